@@ -7,8 +7,10 @@
  *
  * Errors: create of a present key throws AlreadyExistsError; a compare-and-swap that loses
  * throws ConflictError; update/delete of a missing key throws NotFoundError; a store that
- * cannot be reached throws UnavailableError. All of them name the key.
+ * cannot be reached throws UnavailableError. All of them name the key. In a transaction the
+ * first failing step decides the error, and nothing of the transaction is written.
  */
+import { AlreadyExistsError, ConflictError, NotFoundError } from '../common/errors.js';
 
 export interface KVPair {
   key: string;
@@ -43,7 +45,10 @@ export type TxnOp =
   | { op: 'update'; key: string; value: string; expectRevision?: number; lease?: string }
   | { op: 'put'; key: string; value: string; lease?: string }
   | { op: 'delete'; key: string; expectRevision?: number }
-  /** A guard: the key must be at this revision (0 = must be absent); writes nothing. */
+  /**
+   * A guard: the key must be at this modRevision (0 = must be absent); writes nothing.
+   * A failed check is a ConflictError: what the caller read has changed since.
+   */
   | { op: 'check'; key: string; expectRevision: number };
 
 export interface TxnResult {
@@ -110,4 +115,96 @@ export interface KV {
   /** The store's current revision. */
   revision(): Promise<number>;
   close(): Promise<void>;
+}
+
+/** A store whose history can be dropped (etcd's compact), for tests and maintenance tools. */
+export interface Compactable {
+  /** Forget history before `revision`: a watch from an older revision then fails. */
+  compact(revision: number): Promise<void>;
+}
+
+/*
+ * The error every backend throws for a failed condition, so that messages read the same
+ * whether the store is etcd or memory.
+ */
+
+export function keyExistsError(key: string): AlreadyExistsError {
+  return new AlreadyExistsError(`key "${key}" already exists`);
+}
+
+export function keyNotFoundError(key: string): NotFoundError {
+  return new NotFoundError(`key "${key}" does not exist`);
+}
+
+/** `actual` is the key's modRevision now (0 = absent), when the backend knows it. */
+export function keyConflictError(key: string, expected: number, actual?: number): ConflictError {
+  const found = actual === undefined ? '' : actual === 0 ? ', found it absent' : `, found revision ${actual}`;
+  const wanted = expected === 0 ? 'absent' : `at revision ${expected}`;
+  return new ConflictError(`key "${key}" was changed by someone else (expected it ${wanted}${found})`);
+}
+
+/** The error for a transaction step whose condition failed, given the key's state now. */
+export function failedStepError(op: TxnOp, actualRevision: number): Error {
+  switch (op.op) {
+    case 'create':
+      return keyExistsError(op.key);
+    case 'update':
+    case 'delete':
+      if (actualRevision === 0) return keyNotFoundError(op.key);
+      return keyConflictError(op.key, op.expectRevision ?? actualRevision, actualRevision);
+    case 'check':
+      return keyConflictError(op.key, op.expectRevision, actualRevision);
+    case 'put':
+      throw new Error('a put has no condition to fail');
+  }
+}
+
+/**
+ * Whether a step's condition holds for a key at `actualRevision` (0 = absent). Shared by the
+ * backends so that both decide the same way.
+ */
+export function stepHolds(op: TxnOp, actualRevision: number): boolean {
+  switch (op.op) {
+    case 'create':
+      return actualRevision === 0;
+    case 'update':
+    case 'delete':
+      return actualRevision !== 0 && (op.expectRevision === undefined || op.expectRevision === actualRevision);
+    case 'check':
+      return op.expectRevision === actualRevision;
+    case 'put':
+      return true;
+  }
+}
+
+/**
+ * Rejects transactions that etcd rejects too, before they reach a backend: an empty key, or
+ * one key written by two steps (etcd: "duplicate key given in txn request").
+ */
+export function validateTxn(ops: TxnOp[]): void {
+  const written = new Set<string>();
+  ops.forEach((op, i) => {
+    if (typeof op.key !== 'string' || op.key === '') throw new Error(`txn step ${i + 1} (${op.op}): the key is empty`);
+    if (op.op === 'check') return;
+    if (written.has(op.key)) throw new Error(`txn step ${i + 1} (${op.op}): key "${op.key}" is written twice in one transaction`);
+    written.add(op.key);
+  });
+}
+
+/**
+ * Given to WatchHandlers.onError when the watch's start revision is older than the history
+ * the store still keeps. The caller lists again and watches from the list's revision + 1.
+ */
+export class CompactedError extends Error {
+  constructor(
+    readonly prefix: string,
+    readonly fromRevision: number,
+    /** The oldest revision the store still keeps history for (etcd's compact_revision). */
+    readonly compactRevision: number,
+  ) {
+    super(
+      `watch on "${prefix}" from revision ${fromRevision} cannot go on: history before revision ${compactRevision} was compacted; list again and watch from there`,
+    );
+    this.name = 'CompactedError';
+  }
 }
