@@ -31,6 +31,7 @@ import {
   type WatchOptions,
   type WriteOptions,
 } from './kv.js';
+import { eventKey, WatchQueue } from './watch-queue.js';
 
 const log = logger('datastore.memory');
 
@@ -78,14 +79,6 @@ function pairOf(key: string, entry: Entry): KVPair {
   const pair: KVPair = { key, value: entry.value, modRevision: entry.modRevision, createRevision: entry.createRevision };
   if (entry.lease !== undefined) pair.lease = entry.lease;
   return pair;
-}
-
-function eventRevision(event: WatchEvent): number {
-  return event.type === 'put' ? event.kv.modRevision : event.modRevision;
-}
-
-function eventKey(event: WatchEvent): string {
-  return event.type === 'put' ? event.kv.key : event.key;
 }
 
 export class MemoryKV implements KV, Compactable {
@@ -271,65 +264,34 @@ export class MemoryKV implements KV, Compactable {
   }
 }
 
-/**
- * One watch: events wait in a queue and go to the handler one batch at a time, never before
- * the previous batch's promise has settled, and never in the caller's own call stack.
- */
+/** One watch: filters the store's events by prefix and hands them to its WatchQueue. */
 class MemoryWatch implements Watch {
-  private queue: WatchEvent[] = [];
-  private draining = false;
-  private cancelled = false;
-  private last: number;
+  private readonly queue: WatchQueue;
 
   constructor(
     private readonly prefix: string,
     fromRevision: number,
-    private readonly handlers: WatchHandlers,
+    handlers: WatchHandlers,
     private readonly onCancel: (watch: MemoryWatch) => void,
   ) {
-    this.last = fromRevision - 1;
+    this.queue = new WatchQueue(handlers, fromRevision, log.child({ prefix }));
   }
 
   get lastRevision(): number {
-    return this.last;
+    return this.queue.lastRevision;
   }
 
   offer(events: WatchEvent[]): void {
-    if (this.cancelled) return;
-    for (const event of events) if (eventKey(event).startsWith(this.prefix)) this.queue.push(event);
-    if (this.queue.length > 0 && !this.draining) {
-      this.draining = true;
-      setImmediate(() => void this.drain());
-    }
+    this.queue.push(events.filter((event) => eventKey(event).startsWith(this.prefix)));
   }
 
   fail(err: Error): void {
-    this.cancelled = true;
-    setImmediate(() => {
-      if (this.handlers.onError) this.handlers.onError(err);
-      else log.error({ err }, 'watch failed and has no onError handler');
-    });
+    this.queue.fail(err);
   }
 
   async cancel(): Promise<void> {
-    this.cancelled = true;
-    this.queue = [];
+    this.queue.stop();
     this.onCancel(this);
-  }
-
-  private async drain(): Promise<void> {
-    while (!this.cancelled && this.queue.length > 0) {
-      const batch = this.queue;
-      this.queue = [];
-      this.last = eventRevision(batch[batch.length - 1]!);
-      try {
-        await this.handlers.onEvents(batch);
-      } catch (err) {
-        // The handler's own failure: report it and go on, as the batch was delivered.
-        log.error({ err, prefix: this.prefix }, 'watch handler failed');
-      }
-    }
-    this.draining = false;
   }
 }
 
