@@ -1,0 +1,14 @@
+/** Profile: rules and labels shared by the endpoints that list it (e.g. a namespace's). */
+import { Fields } from '../fields.js';
+import type { ProfileSpec } from '../types.js';
+import { dropUndefined } from './bgpconfig.js';
+import { checkLabels, checkRules } from './rules.js';
+
+export function validateProfileSpec(value: unknown, path: string): ProfileSpec {
+  const f = Fields.of(value ?? {}, path, ['ingress', 'egress', 'labelsToApply']);
+  return dropUndefined({
+    ingress: f.object('ingress', checkRules),
+    egress: f.object('egress', checkRules),
+    labelsToApply: checkLabels(f, 'labelsToApply'),
+  });
+}
