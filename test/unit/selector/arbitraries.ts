@@ -14,12 +14,12 @@ const value = fc.constantFrom(...VALUES);
 
 export const selectorNode: fc.Arbitrary<SelectorNode> = fc.letrec<{ node: SelectorNode }>((tie) => ({
   node: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
+    { depthSize: 'medium', maxDepth: 6, withCrossShrink: true },
     fc.constant<SelectorNode>({ kind: 'all' }),
     fc.constant<SelectorNode>({ kind: 'global' }),
     key.map((k): SelectorNode => ({ kind: 'has', key: k })),
     fc
-      .tuple(fc.constantFrom('eq', 'ne', 'contains', 'startsWith', 'endsWith') , key, value)
+      .tuple(fc.constantFrom('eq', 'ne', 'contains', 'startsWith', 'endsWith'), key, value)
       .map(([kind, k, v]): SelectorNode => ({ kind, key: k, value: v })),
     fc
       .tuple(fc.constantFrom('in', 'notIn'), key, fc.array(value, { maxLength: 4 }))
