@@ -50,9 +50,9 @@ export class SelectorIndex<S = string, I = string> {
     this.itemsBySelector.delete(id);
   }
 
-  /** Adds or replaces an item. The labels are copied, so the caller may reuse its object. */
+  /** Adds or replaces an item. Labels and context are copied, so the caller may reuse its objects. */
   updateItem(id: I, labels: Labels, ctx: EvaluationContext = {}): void {
-    const item: Item = { labels: { ...labels }, ctx: { isGlobal: ctx.isGlobal === true } };
+    const item: Item = { labels: { ...labels }, ctx: { ...ctx } };
     this.items.set(id, item);
     const matching = new Set<S>();
     for (const [selectorId, selector] of this.selectors) {
