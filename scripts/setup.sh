@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 DEB_PACKAGES=(
   etcd-server etcd-client          # the datastore, and throwaway etcds in tests
+  openssl                          # throwaway CAs and certificates for TLS etcd tests
   frr bird2 gobgpd                 # peers for interop tests and the benchmark
   iproute2 iptables ipset nftables # the kernel interfaces felix and the labs drive
   tcpdump procps psmisc            # captures in tests; ps/pstree for process checks
