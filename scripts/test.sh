@@ -4,4 +4,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 npm run --silent typecheck
-exec npx mocha "$@"
+# With no arguments, the whole suite; with files, just those.
+if (($#)); then exec npx mocha "$@"; fi
+exec npx mocha 'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts'
