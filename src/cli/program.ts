@@ -6,6 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError, UserError } from '../common/errors.js';
 import { VERSION } from '../common/version.js';
+import { registerResourceCommands } from './commands/resources.js';
 
 export function buildProgram(): Command {
   const program = new Command('tortie')
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .action(() => {
       process.stdout.write(`tortie ${VERSION}\n`);
     });
+  registerResourceCommands(program);
   return program;
 }
 
