@@ -111,7 +111,7 @@ export async function openKV(url: string, options: OpenKVOptions = {}): Promise<
   }
   // Loaded on demand: gRPC costs a CLI start that only needs memory: nothing.
   const { EtcdKV } = await import('./etcd.js');
-  return new EtcdKV({ endpoints: target.endpoints, tls, auth: options.auth }) as unknown as KV; // placeholder until etcd.ts lands
+  return new EtcdKV({ endpoints: target.endpoints, tls, auth: options.auth });
 }
 
 /** The datastore URL from TORTIE_DATASTORE, or undefined when it is unset or empty. */

@@ -33,6 +33,11 @@ export class WatchQueue {
     return this.delivered;
   }
 
+  /** Sets the start revision once the backend learns it (a watch "from now on"). */
+  startAt(fromRevision: number): void {
+    if (this.delivered < fromRevision - 1) this.delivered = fromRevision - 1;
+  }
+
   get isStopped(): boolean {
     return this.stopped;
   }
