@@ -4,6 +4,7 @@ export { checkIfName, checkNetnsName, InvalidNameError, MAX_IFNAME_LENGTH, MAX_N
 export { addressInSubnet, InvalidAddressError, parseCidr, type Cidr, type IpFamily } from './addr.js';
 export {
   createNetns,
+  type CreateNetnsOptions,
   deleteNetns,
   execInNetns,
   getSysctl,
@@ -12,6 +13,7 @@ export {
   netnsExists,
   netnsPath,
   setSysctl,
+  setSysctls,
 } from './netns.js';
 export {
   addAddresses,

@@ -18,12 +18,25 @@ export function netnsPath(name: string): string {
   return `${NETNS_DIR}/${checkNetnsName(name)}`;
 }
 
-/** Creates the namespace and brings its loopback up (a fresh namespace has lo down). */
-export async function createNetns(name: string): Promise<void> {
+export interface CreateNetnsOptions {
+  /**
+   * Keep IPv6 duplicate address detection on (default off). Off, because we choose every
+   * address ourselves and DAD only delays: while an interface's link-local address is
+   * still tentative, neighbour discovery across a router loses packets for a second or two.
+   */
+  dad?: boolean;
+}
+
+/**
+ * Creates the namespace, brings its loopback up (a fresh namespace has lo down) and,
+ * unless asked otherwise, turns IPv6 DAD off for the interfaces that will come.
+ */
+export async function createNetns(name: string, options: CreateNetnsOptions = {}): Promise<void> {
   checkNetnsName(name);
   await run('ip', ['netns', 'add', name]);
   try {
     await ipBatch(['link set lo up'], { netns: name });
+    if (!options.dad) await setSysctls(name, { 'net.ipv6.conf.all.accept_dad': 0, 'net.ipv6.conf.default.accept_dad': 0 });
   } catch (err) {
     await run('ip', ['netns', 'delete', name]).catch(() => undefined);
     throw err;
@@ -69,9 +82,19 @@ export async function execInNetns(
 
 /** Sets a sysctl inside the namespace, e.g. ("net.ipv4.ip_forward", 1). */
 export async function setSysctl(netns: string, key: string, value: string | number): Promise<void> {
-  checkSysctlKey(key);
+  await setSysctls(netns, { [key]: value });
+}
+
+/** Sets several sysctls inside the namespace with one process. */
+export async function setSysctls(netns: string, values: Record<string, string | number>): Promise<void> {
+  const pairs = Object.entries(values).map(([key, value]) => {
+    checkSysctlKey(key);
+    if (String(value).trim() === '') throw new UserError(`sysctl ${key}: empty value`);
+    return `${key}=${value}`;
+  });
+  if (pairs.length === 0) return;
   // `ip netns exec` remounts /sys for the namespace; /proc/sys/net follows the caller's netns.
-  await execInNetns(netns, 'sysctl', ['-q', '-w', `${key}=${value}`]);
+  await execInNetns(netns, 'sysctl', ['-q', '-w', ...pairs]);
 }
 
 export async function getSysctl(netns: string, key: string): Promise<string> {

@@ -14,7 +14,7 @@ import { UserError } from '../common/errors.js';
 import { logger } from '../log/logger.js';
 import { addBridge, addVethPair, type BridgeOptions, type VethEnd, type VethOptions } from './links.js';
 import { checkNetnsName } from './names.js';
-import { createNetns, deleteNetns, netnsExists, NETNS_DIR } from './netns.js';
+import { createNetns, deleteNetns, netnsExists, NETNS_DIR, type CreateNetnsOptions } from './netns.js';
 import { spawnInNetns, type NetnsProcess, type SpawnOptions } from './process.js';
 
 const log = logger('kernel.scope');
@@ -88,15 +88,15 @@ export class NetnsScope {
     }
   }
 
-  /** Creates namespace "<prefix>-<suffix>" with lo up, and returns its name. */
-  async netns(suffix: string): Promise<string> {
+  /** Creates namespace "<prefix>-<suffix>" with lo up (and IPv6 DAD off), and returns its name. */
+  async netns(suffix: string, options: CreateNetnsOptions = {}): Promise<string> {
     this.assertOpen();
     const name = this.name(suffix);
     if (this.namespaces.includes(name)) throw new UserError(`netns scope ${this.prefix}: netns ${name} exists already`);
     // Recorded before it exists, so an interrupt in the middle still removes it.
     this.namespaces.push(name);
     try {
-      await createNetns(name);
+      await createNetns(name, options);
     } catch (err) {
       this.namespaces.splice(this.namespaces.indexOf(name), 1);
       throw err;

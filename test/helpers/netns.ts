@@ -11,6 +11,7 @@ import {
   execInNetns,
   NetnsScope,
   parseCidr,
+  setSysctls,
   type NetnsProcess,
   type NetnsScopeOptions,
 } from '../../src/kernel/index.js';
@@ -63,7 +64,12 @@ export interface MakeHostsOptions {
   /** Interface name of each host on the segment (default "eth0"). */
   ifname?: string;
   mtu?: number;
+  /** Let the hosts route between their interfaces (IPv4 and IPv6 forwarding on). */
+  forwarding?: boolean;
 }
+
+/** The sysctls that turn a namespace into a router. */
+export const FORWARDING_SYSCTLS = { 'net.ipv4.ip_forward': 1, 'net.ipv6.conf.all.forwarding': 1 } as const;
 
 /**
  * n host namespaces on one underlay segment: a bridge in its own namespace, one veth to
@@ -85,6 +91,7 @@ export async function makeHosts(scope: NetnsScope, n: number, options: MakeHosts
   const hosts = await Promise.all(
     plan.map(async ({ i, cidr4, cidr6 }) => {
       const netns = await scope.netns(`${stem}${i}`);
+      if (options.forwarding) await setSysctls(netns, FORWARDING_SYSCTLS);
       const port = `${stem}${i}`;
       await scope.veth(
         { netns, name: ifname, addresses: cidr6 === undefined ? [cidr4] : [cidr4, cidr6] },

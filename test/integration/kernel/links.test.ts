@@ -9,7 +9,7 @@ import {
   listLinks,
   setSysctl,
 } from '../../../src/kernel/index.js';
-import { echoRoundTrip, makeHosts, ping, startEchoServer, tcpConnect, useNetnsScope } from '../../helpers/netns.js';
+import { echoRoundTrip, makeHosts, type Host, ping, startEchoServer, tcpConnect, useNetnsScope } from '../../helpers/netns.js';
 
 describe('kernel: veth pairs and bridges in namespaces', function () {
   this.timeout(20_000);
@@ -66,6 +66,35 @@ describe('kernel: veth pairs and bridges in namespaces', function () {
     await setSysctl(a, 'net.ipv4.ip_forward', 1);
     expect(await getSysctl(a, 'net.ipv4.ip_forward')).to.equal('1');
     expect(await getSysctl(b, 'net.ipv4.ip_forward')).to.equal('0');
+    // Our namespaces skip IPv6 DAD unless asked (see createNetns); the root's is untouched.
+    expect(await getSysctl(a, 'net.ipv6.conf.default.accept_dad')).to.equal('0');
+    const withDad = await scope().netns('sd', { dad: true });
+    expect(await getSysctl(withDad, 'net.ipv6.conf.default.accept_dad')).to.equal('1');
+    const err = await setSysctl(a, 'net.ipv4.no_such_knob', 1).catch((e: unknown) => e);
+    expect((err as Error).message).to.match(/^ip netns exec tt\w+-sa sysctl -q -w net.ipv4.no_such_knob=1: exit status \d+: .*no_such_knob/);
+    const bad = await setSysctl(a, 'net.ipv4.ip_forward; reboot', 1).catch((e: unknown) => e);
+    expect((bad as Error).message).to.equal('sysctl: "net.ipv4.ip_forward; reboot" is not a sysctl name');
+  });
+
+  it('makes routers: hosts with forwarding on route between two segments', async () => {
+    const left = await makeHosts(scope(), 2, { name: 'l', subnet: '10.203.1.0/24', v6Subnet: 'fd20:31::/64', forwarding: true });
+    const right = await makeHosts(scope(), 1, { name: 'r', subnet: '10.203.2.0/24', v6Subnet: 'fd20:32::/64' });
+    const [router, client] = left.hosts as [Host, Host];
+    const server = right.hosts[0]!;
+    // The router gets a second leg on the right segment; each end host a route through it.
+    await scope().veth(
+      { netns: router.netns, name: 'eth1', addresses: ['10.203.2.254/24', 'fd20:32::fe/64'] },
+      { netns: right.netns, name: 'rtr' },
+    );
+    await ipBatch(['link set rtr master br0'], { netns: right.netns });
+    await ipBatch(['route add 10.203.2.0/24 via 10.203.1.1', 'route add fd20:32::/64 via fd20:31::1'], { netns: client.netns });
+    await ipBatch(['route add 10.203.1.0/24 via 10.203.2.254', 'route add fd20:31::/64 via fd20:32::fe'], { netns: server.netns });
+    expect(await getSysctl(router.netns, 'net.ipv4.ip_forward')).to.equal('1');
+    expect(await ping(client.netns, server.ipv4)).to.equal(true);
+    expect(await ping(client.netns, server.ipv6!)).to.equal(true);
+    // Without forwarding on the router the same path is dead: the probe above meant something.
+    await setSysctl(router.netns, 'net.ipv4.ip_forward', 0);
+    expect(await ping(client.netns, server.ipv4, { timeoutMs: 300 })).to.equal(false);
   });
 
   it('names the failing line of an ip batch', async () => {
