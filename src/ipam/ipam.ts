@@ -14,7 +14,8 @@
  * its block or a block without its affinity. (Calico's pending -> confirmed affinity steps
  * exist because Kubernetes CRDs have no multi-key transactions; our KV has them.)
  */
-import { AlreadyExistsError, ConflictError, NotFoundError } from '../common/errors.js';
+import { ConflictError } from '../common/errors.js';
+import { isCasFailure } from './cas.js';
 import type { KV, TxnOp } from '../datastore/kv.js';
 import { logger } from '../log/logger.js';
 import type { Cidr, Family } from './addr.js';
@@ -135,9 +136,6 @@ interface Plan<T> {
 
 const HANDLE_CACHE_LIMIT = 4096;
 
-function isCasFailure(err: unknown): boolean {
-  return err instanceof ConflictError || err instanceof AlreadyExistsError || err instanceof NotFoundError;
-}
 
 /** FNV-1a: a stable hash of the host name, to spread hosts over a pool's blocks. */
 export function hostHash(node: string): number {
