@@ -107,6 +107,12 @@ export function mergeAs4Path(asPath: readonly AsPathSegment[], as4Path: readonly
   if (need < 0) return asPath.map((s) => ({ type: s.type, asns: [...s.asns] }));
   const lead: AsPathSegment[] = [];
   for (const s of asPath) {
+    // Confederation segments count 0 and are absent from AS4_PATH, so the leading ones
+    // always come from AS_PATH.
+    if (isConfed(s.type)) {
+      if (need > 0 || lead.every((l) => isConfed(l.type))) lead.push({ type: s.type, asns: [...s.asns] });
+      continue;
+    }
     if (need <= 0) break;
     if (s.type === AsPathSegmentType.AS_SEQUENCE) {
       const take = Math.min(need, s.asns.length);
@@ -114,7 +120,7 @@ export function mergeAs4Path(asPath: readonly AsPathSegment[], as4Path: readonly
       need -= take;
     } else {
       lead.push({ type: s.type, asns: [...s.asns] });
-      if (s.type === AsPathSegmentType.AS_SET) need -= 1;
+      need -= 1; // an AS_SET counts as one
     }
   }
   const out = lead;
