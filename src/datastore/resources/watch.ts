@@ -8,14 +8,14 @@
  *   {type: 'in-sync'}                      once, after every kind's first listing: from here
  *                                          on the receiver's view is complete (felix starts
  *                                          sweeping stale kernel state only after this).
- * If a watch cannot go on (history compacted) or the store cannot be reached at the start,
- * the kind is listed again and the difference is handed over as updates and deletes, so a
+ * If the watch cannot go on (history compacted) or the store cannot be reached at the start,
+ * the kinds are listed again and the difference is handed over as updates and deletes, so a
  * receiver never has to start from scratch. `onError` hears about each such trouble.
  */
 import { errorMessage } from '../../common/errors.js';
 import { logger } from '../../log/logger.js';
 import type { KV, KVPair, Watch, WatchEvent } from '../kv.js';
-import { kindPrefix } from './keys.js';
+import { kindPrefix, RESOURCES_PREFIX } from './keys.js';
 import type { AnyResource, KindName } from './types.js';
 
 export type ResourceEvent =
@@ -44,11 +44,15 @@ export class ResourceWatcher implements ResourceWatch {
   readonly synced: Promise<void>;
   private resolveSynced!: () => void;
   private readonly log = logger('resources-watch');
-  /** Last known state of every key, per kind, to turn a relisting into a difference. */
-  private readonly known = new Map<KindName, Map<string, AnyResource>>();
-  private readonly watches = new Map<KindName, Watch>();
-  private readonly timers = new Set<NodeJS.Timeout>();
-  private pendingFirstSync: Set<KindName>;
+  /** Last known state of every key of the watched kinds, to turn a relisting into a difference. */
+  private readonly known = new Map<string, AnyResource>();
+  /** The kinds by their key segment (`ippool` -> IPPool). */
+  private readonly bySegment: Map<string, KindName>;
+  /** Per kind, the revision its listing was read at: older watch events are already known. */
+  private listedAt = new Map<KindName, number>();
+  private watch: Watch | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private syncedOnce = false;
   /** Batches are handed over one at a time, in the order they were produced. */
   private queue: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -60,94 +64,104 @@ export class ResourceWatcher implements ResourceWatch {
     private readonly handlers: ResourceWatchHandlers,
   ) {
     this.synced = new Promise((resolve) => (this.resolveSynced = resolve));
-    this.pendingFirstSync = new Set(kinds);
-    for (const kind of kinds) this.known.set(kind, new Map());
+    this.bySegment = new Map(kinds.map((k) => [k.toLowerCase(), k]));
   }
 
   start(): void {
-    if (this.kinds.length === 0) {
-      void this.deliver([{ type: 'in-sync' }]).then(() => this.resolveSynced());
-      return;
-    }
-    for (const kind of this.kinds) void this.sync(kind, 0);
+    void this.sync(0);
   }
 
   async cancel(): Promise<void> {
     this.stopped = true;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
-    const watches = [...this.watches.values()];
-    this.watches.clear();
-    await Promise.all(watches.map((w) => w.cancel()));
+    clearTimeout(this.timer);
+    const w = this.watch;
+    this.watch = undefined;
+    await w?.cancel();
     await this.queue.catch(() => undefined);
   }
 
-  /** Lists a kind, hands over the difference to what was known, and watches from there. */
-  private async sync(kind: KindName, failures: number): Promise<void> {
+  /**
+   * Lists every kind, hands over the difference to what was known, and watches from there.
+   * One watch covers all the kinds (the whole resources prefix when there are several), so
+   * events reach the receiver in the store's revision order across kinds too.
+   */
+  private async sync(failures: number): Promise<void> {
     if (this.stopped) return;
-    let listing;
+    let listings;
     try {
-      listing = await this.kv.list(kindPrefix(kind));
+      listings = await Promise.all(this.kinds.map(async (kind) => ({ kind, listing: await this.kv.list(kindPrefix(kind)) })));
     } catch (err) {
       this.report(err);
-      this.retryLater(kind, failures + 1);
+      this.retryLater(failures + 1);
       return;
     }
     if (this.stopped) return;
-    const known = this.known.get(kind)!;
     const events: ResourceEvent[] = [];
     const present = new Set<string>();
-    for (const pair of listing.items) {
-      present.add(pair.key);
-      const resource = this.decodeOrWarn(pair);
-      if (!resource) continue;
-      const previous = known.get(pair.key);
-      if (previous?.metadata.resourceVersion === resource.metadata.resourceVersion) continue;
-      known.set(pair.key, resource);
-      events.push(previous ? { type: 'update', resource, previous } : { type: 'update', resource });
+    this.listedAt = new Map();
+    let from = Infinity;
+    for (const { kind, listing } of listings) {
+      this.listedAt.set(kind, listing.revision);
+      from = Math.min(from, listing.revision + 1);
+      for (const pair of listing.items) {
+        present.add(pair.key);
+        const resource = this.decodeOrWarn(pair);
+        if (!resource) continue;
+        const previous = this.known.get(pair.key);
+        if (previous?.metadata.resourceVersion === resource.metadata.resourceVersion) continue;
+        this.known.set(pair.key, resource);
+        events.push(previous ? { type: 'update', resource, previous } : { type: 'update', resource });
+      }
     }
-    for (const [key, resource] of known) {
+    for (const [key, resource] of this.known) {
       if (!present.has(key)) {
-        known.delete(key);
+        this.known.delete(key);
         events.push({ type: 'delete', resource });
       }
     }
-    const firstSyncDone = this.pendingFirstSync.delete(kind) && this.pendingFirstSync.size === 0;
-    if (firstSyncDone) events.push({ type: 'in-sync' });
-    const delivered = events.length > 0 ? this.deliver(events) : Promise.resolve();
-    if (firstSyncDone) void delivered.then(() => this.resolveSynced());
+    const first = !this.syncedOnce;
+    this.syncedOnce = true;
+    if (first) events.push({ type: 'in-sync' });
+    const delivered = this.deliver(events);
+    if (first) void delivered.then(() => this.resolveSynced());
+    if (this.kinds.length === 0) return;
 
-    const watch = this.kv.watch(
-      kindPrefix(kind),
-      { fromRevision: listing.revision + 1 },
+    const prefix = this.kinds.length === 1 ? kindPrefix(this.kinds[0]) : RESOURCES_PREFIX;
+    this.watch = this.kv.watch(
+      prefix,
+      { fromRevision: from },
       {
-        onEvents: (kvEvents) => this.deliver(this.translate(kind, kvEvents)),
+        onEvents: (kvEvents) => this.deliver(this.translate(kvEvents)),
         onError: (err) => {
           // Cannot go on from here (e.g. compacted): list again and carry on from that.
           this.report(err);
-          const w = this.watches.get(kind);
-          this.watches.delete(kind);
+          const w = this.watch;
+          this.watch = undefined;
           void w?.cancel().catch(() => undefined);
-          void this.sync(kind, 0);
+          void this.sync(0);
         },
       },
     );
-    this.watches.set(kind, watch);
   }
 
-  private translate(kind: KindName, kvEvents: WatchEvent[]): ResourceEvent[] {
-    const known = this.known.get(kind)!;
+  private translate(kvEvents: WatchEvent[]): ResourceEvent[] {
     const out: ResourceEvent[] = [];
     for (const ev of kvEvents) {
+      const key = ev.type === 'put' ? ev.kv.key : ev.key;
+      const kind = this.bySegment.get(key.slice(RESOURCES_PREFIX.length).split('/')[0]);
+      if (!kind) continue;
+      // Events up to the kind's listing are in the listing already.
+      const revision = ev.type === 'put' ? ev.kv.modRevision : ev.modRevision;
+      if (revision <= (this.listedAt.get(kind) ?? 0)) continue;
       if (ev.type === 'put') {
         const resource = this.decodeOrWarn(ev.kv);
         if (!resource) continue;
-        const previous = known.get(ev.kv.key);
-        known.set(ev.kv.key, resource);
+        const previous = this.known.get(key);
+        this.known.set(key, resource);
         out.push(previous ? { type: 'update', resource, previous } : { type: 'update', resource });
       } else {
-        const previous = known.get(ev.key);
-        known.delete(ev.key);
+        const previous = this.known.get(key);
+        this.known.delete(key);
         if (previous) out.push({ type: 'delete', resource: previous });
       }
     }
@@ -169,14 +183,10 @@ export class ResourceWatcher implements ResourceWatch {
     return next;
   }
 
-  private retryLater(kind: KindName, failures: number): void {
+  private retryLater(failures: number): void {
     if (this.stopped) return;
     const ms = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** Math.min(failures, 10));
-    const t = setTimeout(() => {
-      this.timers.delete(t);
-      void this.sync(kind, failures);
-    }, ms);
-    this.timers.add(t);
+    this.timer = setTimeout(() => void this.sync(failures), ms);
   }
 
   private decodeOrWarn(pair: KVPair): AnyResource | null {
