@@ -3,6 +3,17 @@
  * segment of hosts, and probes (ping, TCP connect, TCP/UDP echo) that run inside a
  * namespace. The probes are tiny Node scripts or iputils ping, so they test the real
  * kernel path and nothing of ours.
+ *
+ *   describe('my feature', function () {
+ *     const scope = useNetnsScope();
+ *     it('routes', async () => {
+ *       const seg = await makeHosts(scope(), 2, { subnet: '10.210.0.0/24', v6Subnet: 'fd21::/64' });
+ *       expect(await ping(seg.hosts[0]!.netns, seg.hosts[1]!.ipv4)).to.equal(true);
+ *     });
+ *   });
+ *
+ * Pick subnets in 10.200.0.0/13 or fd20::/16 that no other test file uses: namespaces are
+ * private, so clashes do no harm, but distinct subnets make captures easier to read.
  */
 import {
   addBridgePort,
