@@ -64,7 +64,7 @@ export interface EtcdKVOptions {
   /** Connect with TLS; the PEM contents of the CA to trust and of the client certificate. */
   tls?: { ca?: Buffer; cert?: Buffer; key?: Buffer };
   auth?: { username: string; password: string };
-  /** Deadline of each unary call (default 5000 ms). */
+  /** Deadline of each unary call (default 3000 ms): how long a silent etcd can stall a command. */
   callTimeoutMs?: number;
 }
 
@@ -143,7 +143,7 @@ export class EtcdKV implements KV, Compactable {
     const secure = options.tls !== undefined;
     this.url = `${secure ? 'etcds' : 'etcd'}://${options.endpoints.join(',')}`;
     this.where = options.endpoints.join(',');
-    const callTimeoutMs = options.callTimeoutMs ?? 5000;
+    const callTimeoutMs = options.callTimeoutMs ?? 3000;
     const tls = options.tls ?? {};
     this.client = new Etcd3({
       hosts: options.endpoints.map((endpoint) => `${secure ? 'https' : 'http'}://${endpoint}`),
@@ -162,9 +162,10 @@ export class EtcdKV implements KV, Compactable {
         'grpc.keepalive_timeout_ms': 5_000,
       },
       faultHandling: {
-        // Retry on another member, once per extra member; a member that failed three times in
+        // Retry on another member, once per extra member (one endpoint: no retry, so that an
+        // unreachable etcd fails within one call deadline); a member that failed three times in
         // a row is skipped for a second, not five (etcd3's default), so a restart is seen soon.
-        global: retry(handleWhen(isRecoverableError), { maxAttempts: Math.max(1, options.endpoints.length - 1) }),
+        global: retry(handleWhen(isRecoverableError), { maxAttempts: options.endpoints.length - 1 }),
         host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) }),
       },
     });
