@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { UsageError, UserError } from '../common/errors.js';
 import { VERSION } from '../common/version.js';
 import { registerResourceCommands } from './commands/resources.js';
+import { registerIpamCommands } from './commands/ipam.js';
 
 export function buildProgram(): Command {
   const program = new Command('tortie')
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
       process.stdout.write(`tortie ${VERSION}\n`);
     });
   registerResourceCommands(program);
+  registerIpamCommands(program);
   return program;
 }
 
