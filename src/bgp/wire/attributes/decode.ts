@@ -327,7 +327,7 @@ export function decodeAttributes(
       }
     }
     if (kept) keyRanges.push(attrStart, ve);
-    else if (type !== AttrType.MP_REACH_NLRI && type !== AttrType.MP_UNREACH_NLRI) allKept = false;
+    else allKept = false; // includes MP attributes, which the key leaves out
   }
 
   // RFC 6793 §4.2.3: fold AS4_AGGREGATOR and AS4_PATH from a 2-octet speaker. An AGGREGATOR
