@@ -128,7 +128,9 @@ export type FsmEvent =
   | { type: 'UpdateMsgErr'; subcode: number; data?: Uint8Array } // 28
   | { type: 'SendHoldTimer_Expires' } // RFC 9687
   /** The session's send buffer: empty, or holding data (reported again whenever it drains some). */
-  | { type: 'SendBuffer'; empty: boolean };
+  | { type: 'SendBuffer'; empty: boolean }
+  /** We sent an UPDATE: it counts as a sign of life, so the KeepaliveTimer restarts (§8.2.2). */
+  | { type: 'UpdateSent' };
 
 export type FsmEventType = FsmEvent['type'];
 
@@ -241,6 +243,8 @@ export function step(state: FsmState, event: FsmEvent, now: number): StepResult 
     // A stale callback of a timer stopped or restarted since: not an event at all.
     if (deadline === undefined || now + TIMER_SLACK_MS < deadline) return { state, actions: [] };
   }
+  // Only Established sends UPDATEs; anywhere else the report is meaningless, not an FSM error.
+  if (event.type === 'UpdateSent' && state.name !== 'Established') return { state, actions: [] };
   const t = new Transition(state, now);
   if (timer !== undefined) delete t.timers[timer]; // it fired: no longer running
   switch (state.name) {
@@ -665,6 +669,9 @@ function established(t: Transition, e: FsmEvent): void {
       return sendHoldExpired(t);
     case 'KeepaliveTimer_Expires':
       return sendKeepalive(t, session);
+    case 'UpdateSent':
+      if (session && session.keepaliveSec > 0) t.startTimer('Keepalive', session.keepaliveSec);
+      return;
     case 'TcpConnection_Valid':
     case 'Tcp_CR_Acked':
     case 'TcpConnectionConfirmed':

@@ -117,6 +117,8 @@ const TABLE: Row[] = [
   { from: 'Established', event: { type: 'NotifMsgVerErr', notification: notif }, to: 'Idle', notify: null },
   { from: 'Established', event: { type: 'KeepAliveMsg' }, to: 'Established', notify: null, present: ['start-timer'] },
   { from: 'Established', event: { type: 'UpdateMsg' }, to: 'Established', notify: null, present: ['start-timer'] },
+  { from: 'Established', event: { type: 'UpdateSent' }, to: 'Established', notify: null, present: ['start-timer'] },
+  { from: 'OpenSent', event: { type: 'UpdateSent' }, to: 'OpenSent', absent: ['send', 'start-timer'] },
   { from: 'Established', event: { type: 'UpdateMsgErr', subcode: 11 }, to: 'Idle', notify: '3/11', present: ['session-down'] },
   { from: 'Established', event: { type: 'BGPOpen', open: peerOpen() }, to: 'Idle', notify: '5/3' },
   { from: 'Established', event: { type: 'BGPOpenMsgErr', subcode: 2 }, to: 'Idle', notify: '5/3' },
@@ -198,6 +200,15 @@ describe('bgp/fsm: timers on an injected clock', () => {
     expect(d.now - silentSince).to.equal(90_000);
     expect(notifications(d.last)).to.deep.equal(['4/0']);
     expect(d.last.find((a) => a.type === 'session-down')).to.deep.include({ reason: 'sent NOTIFICATION Hold Timer Expired' });
+  });
+
+  it('an UPDATE we send postpones the next KEEPALIVE by a full interval', () => {
+    const d = driverIn('Established');
+    d.advance(20_000);
+    d.feed({ type: 'UpdateSent' });
+    expect(d.state.timers.Keepalive).to.equal(d.now + 30_000);
+    // The old deadline has passed without a KEEPALIVE: it is stale now.
+    expect(step(d.state, { type: 'KeepaliveTimer_Expires' }, d.now + 10_000).actions).to.deep.equal([]);
   });
 
   it('hold time 0 disables keepalives and the hold timer', () => {
