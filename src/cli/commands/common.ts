@@ -100,7 +100,8 @@ export async function withResourceStore<T>(cmd: Command, fn: (store: ResourceSto
 
 /** An unreachable-store message that does not say which store gets the URL in front. */
 function nameDatastore(err: unknown, url: string): unknown {
-  if (err instanceof UnavailableError && !err.message.includes(url) && !err.message.startsWith('datastore')) {
+  const endpoints = url.replace(/^[a-z]+:\/\//i, '');
+  if (err instanceof UnavailableError && !err.message.includes(endpoints) && !err.message.startsWith('datastore')) {
     return new UnavailableError(`datastore ${url}: ${err.message}`, { cause: err });
   }
   return err;
