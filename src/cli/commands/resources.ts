@@ -31,10 +31,11 @@ function registerFileVerb(program: Command, verb: 'apply' | 'create' | 'replace'
     .command(verb)
     .description(`${what}; all of the file's resources are written, or none`)
     .requiredOption('-f, --filename <file>', 'YAML or JSON file of resources, or - for stdin')
-    .option('-n, --namespace <ns>', 'namespace for namespaced resources that name none', DEFAULT_NAMESPACE)
-    .action(async (opts: { filename: string; namespace: string }, command: Command) => {
-      await writeFromFile(command, verb, opts.filename, { defaultNamespace: opts.namespace });
-    });
+    .option('-n, --namespace <ns>', 'namespace for namespaced resources that name none', DEFAULT_NAMESPACE);
+  if (verb === 'create') cmd.option('--skip-exists', 'leave resources that exist already as they are, instead of failing');
+  cmd.action(async (opts: { filename: string; namespace: string; skipExists?: boolean }, command: Command) => {
+    await writeFromFile(command, verb, opts.filename, { defaultNamespace: opts.namespace, skipExists: opts.skipExists });
+  });
   examples(cmd, [`tortie ${verb} -f pools.yaml`, `cat policy.yaml | tortie ${verb} -f -`, `tortie --datastore etcd://10.0.0.1:2379 ${verb} -f bgp.yaml`]);
 }
 
@@ -117,7 +118,7 @@ async function readSource(filename: string): Promise<{ text: string; source: str
   }
 }
 
-async function writeFromFile(command: Command, verb: WriteVerb, filename: string, options: { defaultNamespace: string; skipNotExists?: boolean }): Promise<void> {
+async function writeFromFile(command: Command, verb: WriteVerb, filename: string, options: { defaultNamespace: string; skipNotExists?: boolean; skipExists?: boolean }): Promise<void> {
   const { text, source } = await readSource(filename);
   const docs = parseDocuments(text, source);
   if (docs.length === 0) throw new UserError(`${source}: no resources in it`);
@@ -144,7 +145,8 @@ function whereInFile(source: string, docs: SourceDocument[], err: ResourceError)
 function printWriteSummary(verb: WriteVerb, changed: boolean[]): void {
   const done = changed.filter(Boolean).length;
   const skipped = changed.length - done;
-  process.stdout.write(`Successfully ${PAST[verb]} ${done} resource(s)${skipped ? ` (${skipped} did not exist)` : ''}\n`);
+  const why = verb === 'delete' ? 'did not exist' : 'existed already';
+  process.stdout.write(`Successfully ${PAST[verb]} ${done} resource(s)${skipped ? ` (${skipped} ${why})` : ''}\n`);
 }
 
 function render(items: AnyResource[], format: OutputFormat, info: KindInfo, how: { single: boolean; allNamespaces: boolean; revision?: number }): string {

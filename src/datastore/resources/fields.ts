@@ -188,3 +188,9 @@ function editDistance(a: string, b: string): number {
   }
   return prev[b.length];
 }
+
+/** Removes keys whose value is undefined, so stored and printed resources carry no empty keys. */
+export function dropUndefined<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
+  return o;
+}

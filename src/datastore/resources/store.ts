@@ -40,12 +40,14 @@ export interface ApplyOptions {
   defaultNamespace?: string;
   /** delete: a missing resource is not an error (calicoctl --skip-not-exists). */
   skipNotExists?: boolean;
+  /** create: an existing resource is left as it is, not an error (calicoctl --skip-exists). */
+  skipExists?: boolean;
 }
 
 export interface BatchResult {
   /** What was written (for delete: what was there before). */
   resource: AnyResource;
-  /** False for a delete skipped because the resource did not exist. */
+  /** False when skipped: a delete of a missing resource, or a create of an existing one. */
   changed: boolean;
 }
 
@@ -187,9 +189,10 @@ export class ResourceStore {
   private async plan(given: { index: number; identity: ResourceIdentity; resource: AnyResource }[], verb: WriteVerb, options: ApplyOptions): Promise<Planned[]> {
     const seen = new Map<string, number>();
     const planned: Planned[] = [];
-    const existing = await Promise.all(
-      given.map((g) => this.kv.get(resourceKey(g.resource.kind, g.resource.metadata.name, g.resource.metadata.namespace))),
-    );
+    // One read at a time: an unreachable store then fails on the first with one clear error,
+    // rather than with as many concurrent failures as there are documents.
+    const existing: (KVPair | null)[] = [];
+    for (const g of given) existing.push(await this.kv.get(resourceKey(g.resource.kind, g.resource.metadata.name, g.resource.metadata.namespace)));
     for (const [i, g] of given.entries()) {
       const key = resourceKey(g.resource.kind, g.resource.metadata.name, g.resource.metadata.namespace);
       const fault = (err: UserError): never => {
@@ -216,7 +219,13 @@ export class ResourceStore {
         resource = decodeResource(prior!) ?? resource;
         op = { op: 'delete', key, expectRevision: prior!.modRevision };
       } else {
-        if (verb === 'create' && prior) fault(new AlreadyExistsError(`${describeIdentity(g.identity)} already exists`));
+        if (verb === 'create' && prior) {
+          if (options.skipExists) {
+            planned.push({ index: g.index, identity: g.identity, key, resource: decodeResource(prior) ?? resource, existing: prior, op: null });
+            continue;
+          }
+          fault(new AlreadyExistsError(`${describeIdentity(g.identity)} already exists`));
+        }
         if (verb === 'replace' && !prior) fault(notFound(g.identity));
         if (!prior && wantRevision !== undefined) fault(notFound(g.identity));
         resource = this.stamp(g.resource, prior);

@@ -69,6 +69,9 @@ describe('tortie resource verbs against etcd', function () {
   it('refuses to create an existing name, naming file, document and resource', async () => {
     const r = await run(['create', '-f', fixture('cluster.yaml')]);
     failsWithOneLine(r, /^tortie: .*cluster\.yaml, document 1 \(IPPool "pool-a"\): IPPool "pool-a" already exists$/);
+    const skipped = await run(['create', '-f', fixture('cluster.yaml'), '--skip-exists']);
+    expect(skipped.exitCode, skipped.stderr).to.equal(0);
+    expect(skipped.stdout.trim()).to.equal('Successfully created 0 resource(s) (3 existed already)');
   });
 
   it('writes none of a multi-document apply when one document is bad', async () => {

@@ -125,6 +125,14 @@ describe('ResourceStore on MemoryKV', () => {
     expect(await store.get('BGPPeer', 'p1')).to.equal(null);
   });
 
+  it('create with skipExists leaves existing resources alone and creates the rest', async () => {
+    const first = await store.create(peer('p1'));
+    const results = await store.applyAll([peer('p1', '192.0.2.50'), peer('p2')], 'create', { skipExists: true });
+    expect(results.map((r) => r.changed)).to.deep.equal([false, true]);
+    expect(await store.get('BGPPeer', 'p1')).to.deep.equal(first);
+    expect(await store.get('BGPPeer', 'p2')).to.not.equal(null);
+  });
+
   it('refuses the same resource twice in one batch', async () => {
     const err = (await rejection(store.applyAll([peer('p1'), peer('p1')], 'apply'))) as ResourceError;
     expect(err.index).to.equal(1);

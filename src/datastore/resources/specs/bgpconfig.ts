@@ -3,7 +3,7 @@
  * of them for one node (Calico's convention).
  */
 import { checkASNumber, checkCidr, checkDuration, checkName } from '../checks.js';
-import { checkList, checkString, fail, Fields } from '../fields.js';
+import { checkList, checkString, dropUndefined, fail, Fields } from '../fields.js';
 import type { BGPConfigurationSpec, CidrBlock, Community } from '../types.js';
 import { checkBGPPassword } from './password.js';
 
@@ -68,9 +68,4 @@ export function validateBGPConfigurationSpec(value: unknown, path: string, name:
   spec.bindMode = f.oneOf('bindMode', ['None', 'NodeIP'] as const);
   spec.ignoredInterfaces = f.list('ignoredInterfaces', (v, p) => checkString(v, p));
   return dropUndefined(spec);
-}
-
-export function dropUndefined<T extends object>(o: T): T {
-  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
-  return o;
 }

@@ -1,8 +1,7 @@
 /** BGPPeer: who the nodes (all, one, or a selection) peer with: an address or other nodes. */
 import { checkASNumber, checkDuration, checkIP, checkIPPort, checkName, checkSelector } from '../checks.js';
-import { checkString, fail, Fields } from '../fields.js';
+import { checkString, dropUndefined, fail, Fields } from '../fields.js';
 import type { BGPPeerSpec } from '../types.js';
-import { dropUndefined } from './bgpconfig.js';
 import { checkBGPPassword } from './password.js';
 
 export function validateBGPPeerSpec(value: unknown, path: string): BGPPeerSpec {

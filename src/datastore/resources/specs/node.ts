@@ -1,8 +1,7 @@
 /** Node: one host running `tortie node`, with its BGP addresses and AS. */
 import { checkASNumber, checkIP, checkIPWithPrefix, checkMAC } from '../checks.js';
-import { Fields } from '../fields.js';
+import { dropUndefined, Fields } from '../fields.js';
 import type { NodeSpec } from '../types.js';
-import { dropUndefined } from './bgpconfig.js';
 
 export function validateNodeSpec(value: unknown, path: string): NodeSpec {
   const f = Fields.of(value ?? {}, path, ['bgp', 'ipv4VXLANTunnelAddr', 'ipv6VXLANTunnelAddr', 'vxlanTunnelMACAddr', 'addresses', 'orchRefs']);

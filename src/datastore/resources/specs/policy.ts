@@ -4,9 +4,8 @@
  * Egress if both are, else Ingress.
  */
 import { checkName, checkSelector } from '../checks.js';
-import { checkString, fail, Fields } from '../fields.js';
+import { checkString, dropUndefined, fail, Fields } from '../fields.js';
 import type { GlobalNetworkPolicySpec, NetworkPolicySpec, PolicyType } from '../types.js';
-import { dropUndefined } from './bgpconfig.js';
 import { checkRules } from './rules.js';
 
 const COMMON = ['tier', 'order', 'selector', 'types', 'ingress', 'egress', 'serviceAccountSelector', 'performanceHints'];

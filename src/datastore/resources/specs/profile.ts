@@ -1,7 +1,6 @@
 /** Profile: rules and labels shared by the endpoints that list it (e.g. a namespace's). */
-import { Fields } from '../fields.js';
+import { dropUndefined, Fields } from '../fields.js';
 import type { ProfileSpec } from '../types.js';
-import { dropUndefined } from './bgpconfig.js';
 import { checkLabels, checkRules } from './rules.js';
 
 export function validateProfileSpec(value: unknown, path: string): ProfileSpec {

@@ -5,10 +5,9 @@
  * ipVersion must agree with the nets and ICMP version given.
  */
 import { checkLabelKey, checkLabelValue, checkNet, checkPort, checkProtocol, checkSelector, protocolHasPorts } from '../checks.js';
-import { checkList, checkString, fail, Fields } from '../fields.js';
+import { checkList, checkString, dropUndefined, fail, Fields } from '../fields.js';
 import { parseNet } from '../net.js';
 import type { EntityRule, ICMPFields, Protocol, Rule, RuleAction } from '../types.js';
-import { dropUndefined } from './bgpconfig.js';
 
 const ACTIONS: readonly RuleAction[] = ['Allow', 'Deny', 'Log', 'Pass'];
 
