@@ -245,7 +245,7 @@ function checkPrefix(s: string, path: string): string {
 
 const COMMUNITY = /^(\d+):(\d+)$|^(\d+):(\d+):(\d+)$|^(no-export|no-advertise|no-export-subconfed|graceful-shutdown|blackhole)$/i;
 
-function checkOriginate(v: unknown, path: string): OriginateConfig {
+export function checkOriginate(v: unknown, path: string): OriginateConfig {
   if (typeof v === 'string') return { prefix: checkPrefix(v, path), communities: [] };
   const f = Fields.of(v, path, ['prefix', 'nextHop', 'communities', 'localPref', 'med']);
   return {
