@@ -14,7 +14,7 @@
  *   etcd fails within seconds with an UnavailableError naming the endpoints.
  * Revisions arrive as strings and are carried as numbers (see kv.ts).
  */
-import { circuitBreaker, ConsecutiveBreaker, handleWhen, retry } from 'cockatiel';
+import { circuitBreaker, ConsecutiveBreaker, handleWhen, isBrokenCircuitError, noop } from 'cockatiel';
 import {
   Etcd3,
   EtcdAuthenticationFailedError,
@@ -114,18 +114,32 @@ function isUnreachable(err: Error): boolean {
   return (
     err instanceof GRPCUnavailableError ||
     err instanceof GRPCDeadlineExceededError ||
-    err.name === 'BrokenCircuitError' ||
+    isBrokenCircuitError(err) ||
     code === 14 ||
     code === 4 ||
     /\b(UNAVAILABLE|DEADLINE_EXCEEDED)\b|No connection established|ECONNREFUSED/.test(err.message)
   );
 }
 
+/** Errors after which a request surely did not reach etcd's state machine. */
+function neverSent(err: Error): boolean {
+  return (
+    !isTlsFailure(err) &&
+    isBrokenCircuitError(err) ||
+    /No connection established|ECONNREFUSED|etcdserver: no leader|etcdserver: not capable/.test(err.message)
+  );
+}
+
+/** A TLS handshake that failed: a setting to fix, not a passing fault worth retrying. */
+function isTlsFailure(err: Error): boolean {
+  return /ssl|tls|certificate|handshake|secure channel/i.test(err.message);
+}
+
 /** grpc-js messages start with "14 UNAVAILABLE: "; keep the part a person can act on. */
 function reasonOf(err: Error): string {
-  if (err.name === 'BrokenCircuitError') return 'it failed several times in a row, not trying again for a moment';
+  if (isBrokenCircuitError(err)) return 'it failed several times in a row, not trying again for a moment';
   let reason = err.message.replace(/^\d+ [A-Z_]+: /, '').replace(/\s+/g, ' ').trim();
-  if (/ssl|tls|certificate|handshake|secure/i.test(reason)) reason += ' (TLS failed: check the CA, client certificate and key)';
+  if (isTlsFailure(err)) reason += ' (TLS failed: check the CA, client certificate and key)';
   return reason || err.name;
 }
 
@@ -134,6 +148,7 @@ export class EtcdKV implements KV, Compactable {
   /** The etcd3 client; for tests and tools that need what the KV contract does not offer. */
   readonly client: Etcd3;
   private readonly where: string;
+  private readonly retryForMs: number;
   private readonly watches = new Set<EtcdWatch>();
   private readonly leases = new Set<EtcdLease>();
   private closed = false;
@@ -145,6 +160,7 @@ export class EtcdKV implements KV, Compactable {
     this.where = options.endpoints.join(',');
     const callTimeoutMs = options.callTimeoutMs ?? 3000;
     const tls = options.tls ?? {};
+    this.retryForMs = callTimeoutMs;
     this.client = new Etcd3({
       hosts: options.endpoints.map((endpoint) => `${secure ? 'https' : 'http'}://${endpoint}`),
       // createSsl takes a null CA to mean the system's trust store; etcd3's type wants a Buffer.
@@ -162,23 +178,28 @@ export class EtcdKV implements KV, Compactable {
         'grpc.keepalive_timeout_ms': 5_000,
       },
       faultHandling: {
-        // Retry on another member, once per extra member (one endpoint: no retry, so that an
-        // unreachable etcd fails within one call deadline); a member that failed three times in
-        // a row is skipped for a second, not five (etcd3's default), so a restart is seen soon.
-        global: retry(handleWhen(isRecoverableError), { maxAttempts: options.endpoints.length - 1 }),
-        host: () => circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) }),
+        // Retries are ours (see call()): etcd3's retry both skips UNAVAILABLE, the error of a
+        // dead member, and retries writes that may already have been applied.
+        global: noop,
+        // A member that failed three times in a row is skipped for a second, not five (etcd3's
+        // default), so that a restarted member is used again soon.
+        host: () =>
+          circuitBreaker(
+            handleWhen((err) => isRecoverableError(err) || isUnreachable(err)),
+            { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) },
+          ),
       },
     });
   }
 
   async get(key: string): Promise<KVPair | null> {
-    const res = await this.call({ key }, () => this.client.kv.range({ key: Buffer.from(key) }));
+    const res = await this.call({ key }, () => this.client.kv.range({ key: Buffer.from(key) }), 'safe');
     const kv = res.kvs[0];
     return kv ? pairOf(kv) : null;
   }
 
   async list(prefix: string): Promise<ListResult> {
-    const res = await this.call({ key: prefix }, () => this.client.kv.range({ key: Buffer.from(prefix), range_end: prefixEnd(prefix) }));
+    const res = await this.call({ key: prefix }, () => this.client.kv.range({ key: Buffer.from(prefix), range_end: prefixEnd(prefix) }), 'safe');
     // etcd returns a range in key (byte) order.
     return { items: res.kvs.map(pairOf), revision: Number(res.header.revision) };
   }
@@ -274,7 +295,7 @@ export class EtcdKV implements KV, Compactable {
 
   async grantLease(ttlSeconds: number): Promise<Lease> {
     if (!(ttlSeconds >= 1) || !Number.isInteger(ttlSeconds)) throw new RangeError(`etcd lease TTL must be a whole number of seconds >= 1, not ${ttlSeconds}`);
-    const res = await this.call({}, () => this.client.leaseClient.leaseGrant({ TTL: ttlSeconds, ID: 0 }));
+    const res = await this.call({}, () => this.client.leaseClient.leaseGrant({ TTL: ttlSeconds, ID: 0 }), 'safe'); // a lease granted twice: the spare one expires
     if (res.error) throw new UnavailableError(`etcd at ${this.where} refused a lease: ${res.error}`);
     const lease = new EtcdLease(this, BigInt(res.ID).toString(16), Number(res.TTL), () => this.leases.delete(lease));
     this.leases.add(lease);
@@ -282,7 +303,7 @@ export class EtcdKV implements KV, Compactable {
   }
 
   async revision(): Promise<number> {
-    const res = await this.call({}, () => this.client.kv.range({ key: Buffer.from([0]), limit: 1, count_only: true }));
+    const res = await this.call({}, () => this.client.kv.range({ key: Buffer.from([0]), limit: 1, count_only: true }), 'safe');
     return Number(res.header.revision);
   }
 
@@ -298,13 +319,31 @@ export class EtcdKV implements KV, Compactable {
     this.client.close();
   }
 
-  /** Runs one etcd call, turning gRPC and etcd errors into ours. */
-  async call<T>(subject: Subject, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one etcd call, turning gRPC and etcd errors into ours. Each try goes to a member
+   * picked afresh, so a dead member is passed over. A 'safe' call (a read, or one that may
+   * happen twice) is tried again on any unreachable member for up to one call deadline; any
+   * other only when it surely never reached etcd, so that a write is never applied twice
+   * and then reported as a conflict with itself.
+   */
+  async call<T>(subject: Subject, fn: () => Promise<T>, retry: 'safe' | 'unsent' = 'unsent'): Promise<T> {
     if (this.closed) throw this.closedError();
-    try {
-      return await fn();
-    } catch (err) {
-      throw this.translate(err, subject);
+    const giveUpAt = Date.now() + this.retryForMs;
+    let lastReal: unknown;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        // "Circuit open" only says a member was skipped; the error that opened it says why.
+        if (!(err instanceof Error && isBrokenCircuitError(err))) lastReal = err;
+        const again =
+          err instanceof Error &&
+          !this.closed &&
+          Date.now() < giveUpAt &&
+          (retry === 'safe' ? isUnreachable(err) && !isTlsFailure(err) : neverSent(err));
+        if (!again) throw this.translate(lastReal ?? err, subject);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(50 * attempt, 500)));
+      }
     }
   }
 
@@ -506,7 +545,7 @@ class EtcdLease implements Lease {
     if (!this.live) return;
     this.stop();
     try {
-      await this.kv.call({ lease: this.id }, () => this.kv.client.leaseClient.leaseRevoke({ ID: leaseWireId(this.id) }));
+      await this.kv.call({ lease: this.id }, () => this.kv.client.leaseClient.leaseRevoke({ ID: leaseWireId(this.id) }), 'safe');
     } catch (err) {
       if (!(err instanceof NotFoundError)) throw err; // already gone: what revoke wanted
     }
@@ -532,7 +571,7 @@ class EtcdLease implements Lease {
 
   /** One keep-alive round trip on a short-lived stream; returns the TTL etcd grants (<= 0: gone). */
   private async renew(): Promise<number> {
-    const stream = (await this.kv.call({ lease: this.id }, () => this.kv.client.leaseClient.leaseKeepAlive())) as Stream<
+    const stream = (await this.kv.call({ lease: this.id }, () => this.kv.client.leaseClient.leaseKeepAlive(), 'safe')) as Stream<
       ILeaseKeepAliveRequest,
       ILeaseKeepAliveResponse
     >;
