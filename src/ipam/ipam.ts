@@ -16,6 +16,7 @@
  */
 import { ConflictError } from '../common/errors.js';
 import { isCasFailure } from './cas.js';
+import { KeyedMutex } from './mutex.js';
 import type { KV, TxnOp } from '../datastore/kv.js';
 import { logger } from '../log/logger.js';
 import type { Cidr, Family } from './addr.js';
@@ -163,7 +164,8 @@ export class Ipam {
   private readonly hostBlocks = new Map<string, Set<string>>();
   /** Handles as last seen; null: known absent. */
   private readonly handles = new Map<string, Versioned<HandleRecord> | null>();
-  private readonly hostLocks = new Map<string, Promise<void>>();
+  private readonly hostLocks = new KeyedMutex();
+  private readonly blockLocks = new KeyedMutex();
   /** Transactions that lost a race, for benchmarks and logs. */
   conflicts = 0;
 
@@ -198,15 +200,29 @@ export class Ipam {
     return this.configCache;
   }
 
-  /** Forget cached pools and settings (after a change the caller knows of). */
+  /** Forget cached pools, settings and labels (after a change the caller knows of). */
   invalidateConfig(): void {
     this.configCache = null;
+    this.labelCache.clear();
+  }
+
+  private readonly labelCache = new Map<string, { at: number; labels: Record<string, string> }>();
+
+  /** A node's labels, reused for configTtlMs like the pools: read on every assign otherwise. */
+  private async nodeLabels(node: string): Promise<Record<string, string>> {
+    const now = this.clock();
+    const hit = this.labelCache.get(node);
+    if (hit && now - hit.at < this.configTtlMs) return hit.labels;
+    const labels = (await this.source.nodeLabels(node)) ?? {};
+    if (this.labelCache.size > 1024) this.labelCache.clear();
+    this.labelCache.set(node, { at: now, labels });
+    return labels;
   }
 
   private async eligiblePools(node: string, family: Family, poolName: string | undefined, purpose: string | undefined): Promise<PoolView[]> {
     const { pools } = await this.config();
     const use = purpose === 'tunnel' ? 'Tunnel' : 'Workload';
-    const labels = (await this.source.nodeLabels(node)) ?? {};
+    const labels = await this.nodeLabels(node);
     const refusal = (p: PoolView): string | null => {
       if (p.info.disabled) return 'is disabled';
       if (!matchesNodeSelector(p.info.nodeSelector, labels)) return `has nodeSelector "${p.info.nodeSelector}", which node "${node}" does not match`;
@@ -291,20 +307,9 @@ export class Ipam {
     return this.hostBlocks.get(node) ?? this.loadHostBlocks(node);
   }
 
-  /** Serializes one process's work per host, so that its own calls do not race each other. */
-  private async withHost<T>(node: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.hostLocks.get(node) ?? Promise.resolve();
-    let done!: () => void;
-    const mine = new Promise<void>((resolve) => (done = resolve));
-    const tail = prev.then(() => mine);
-    this.hostLocks.set(node, tail);
-    await prev;
-    try {
-      return await fn();
-    } finally {
-      done();
-      if (this.hostLocks.get(node) === tail) this.hostLocks.delete(node);
-    }
+  /** Serializes one process's assignments per host, so that they do not both claim a block. */
+  private withHost<T>(node: string, fn: () => Promise<T>): Promise<T> {
+    return this.hostLocks.run(node, fn);
   }
 
   // ---------------------------------------------------------------- the one write primitive
@@ -314,10 +319,18 @@ export class Ipam {
    * writes the block with its handles and extra steps in one transaction guarded by every
    * revision read. On a lost race: re-read and plan again, up to maxRetries times.
    */
-  private async changeBlock<T>(
+  private changeBlock<T>(
     cidr: string,
     plan: (current: BlockRecord | null, rev: number) => Plan<T> | Promise<Plan<T>>,
     options: { assumeAbsent?: boolean } = {},
+  ): Promise<T> {
+    return this.blockLocks.run(cidr, () => this.changeBlockNow(cidr, plan, options));
+  }
+
+  private async changeBlockNow<T>(
+    cidr: string,
+    plan: (current: BlockRecord | null, rev: number) => Plan<T> | Promise<Plan<T>>,
+    options: { assumeAbsent?: boolean },
   ): Promise<T> {
     const key = blockKey(cidr);
     let fresh = false;
@@ -377,7 +390,7 @@ export class Ipam {
         }
         fresh = true;
         // Jittered backoff keeps two writers of one block from colliding in lock step.
-        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 ** attempt)));
+        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.random() * Math.min(100, 2 ** (attempt + 1))));
       }
     }
   }
