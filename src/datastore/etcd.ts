@@ -135,12 +135,22 @@ function isTlsFailure(err: Error): boolean {
   return /ssl|tls|certificate|handshake|secure channel/i.test(err.message);
 }
 
-/** grpc-js messages start with "14 UNAVAILABLE: "; keep the part a person can act on. */
+/**
+ * grpc-js wraps the cause in "14 UNAVAILABLE: No connection established. Last error: ...
+ * Resolution note: ...", and OpenSSL in its own codes; keep the part a person can act on.
+ */
 function reasonOf(err: Error): string {
   if (isBrokenCircuitError(err)) return 'it failed several times in a row, not trying again for a moment';
-  let reason = err.message.replace(/^\d+ [A-Z_]+: /, '').replace(/\s+/g, ' ').trim();
-  if (isTlsFailure(err)) reason += ' (TLS failed: check the CA, client certificate and key)';
-  return reason || err.name;
+  let reason = err.message
+    .replace(/^\d+ [A-Z_]+: /, '')
+    .replace(/^No connection established\. Last error: /, '')
+    .replace(/\s*Resolution note:.*$/s, '')
+    .replace(/^Error: /, '')
+    .replace(/\s*\(\d{4}-\d\d-\d\dT[^)]*\)/, '');
+  const openssl = /SSL routines:[^:]*:([^:]+)/.exec(reason);
+  if (openssl) reason = openssl[1]!;
+  reason = reason.replace(/\s+/g, ' ').trim().replace(/\.$/, '') || err.name;
+  return isTlsFailure(err) ? `TLS failed: ${reason} (check the CA, client certificate and key)` : reason;
 }
 
 export class EtcdKV implements KV, Compactable {
