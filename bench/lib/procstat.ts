@@ -1,0 +1,67 @@
+/**
+ * What a process cost, read from /proc: peak resident set (VmHWM) and CPU time
+ * (utime + stime, in clock ticks of `getconf CLK_TCK`). Reads never throw: a process that
+ * is gone reads as null.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+let clkTck: number | undefined;
+
+/** Clock ticks per second (USER_HZ), from getconf once; 100 on every Linux we know. */
+export function clockTicks(): number {
+  if (clkTck === undefined) {
+    try {
+      clkTck = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clkTck = 100;
+    }
+  }
+  return clkTck;
+}
+
+/** Peak resident set size in bytes (VmHWM), or null if the process is gone. */
+export function peakRssBytes(pid: number): number | null {
+  try {
+    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Current resident set size in bytes (VmRSS), or null. */
+export function rssBytes(pid: number): number | null {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** User + system CPU seconds the process has used (its own, not its children's), or null. */
+export function cpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name is in parentheses and may contain spaces: fields follow the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 of stat(5) are utime and stime; after ')' field 3 (state) is index 0.
+    const utime = Number(fields[11]);
+    const stime = Number(fields[12]);
+    return (utime + stime) / clockTicks();
+  } catch {
+    return null;
+  }
+}
+
+/** Sum over several pids (a daemon made of processes, e.g. FRR's bgpd + zebra); null if any is gone. */
+export function sumOf(pids: readonly number[], read: (pid: number) => number | null): number | null {
+  let total = 0;
+  for (const pid of pids) {
+    const v = read(pid);
+    if (v === null) return null;
+    total += v;
+  }
+  return total;
+}
