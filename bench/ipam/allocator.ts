@@ -10,6 +10,8 @@
  *   hold   assign `count` addresses, one handle each, and keep them
  *   cycle  assign and release one address, `count` times (or until SIGTERM)
  *   bench  assign `count` addresses, then release them all, timing each call
+ *   cas    `count` raw single-key compare-and-swap transactions on a key of its own: the
+ *          ceiling for this process layout, to set IPAM's figures beside
  * Protocol on stdout, one JSON object a line: {"event":"ready"} once connected; the process
  * then waits for a line on stdin (so K processes start together), and ends with
  * {"event":"done", ...}. A failed call is recorded with its error's name and message, and
@@ -29,7 +31,7 @@ export interface AllocatorJob {
   datastore: string;
   node: string;
   count: number;
-  mode: 'hold' | 'cycle' | 'bench';
+  mode: 'hold' | 'cycle' | 'bench' | 'cas';
   handlePrefix: string;
   pools?: IpPoolInfo[];
 }
@@ -160,7 +162,17 @@ async function main(): Promise<void> {
     result.held = result.held.filter((h) => h.handle !== handle);
   };
 
-  if (job.mode === 'cycle') {
+  if (job.mode === 'cas') {
+    const key = `/bench/cas/${job.node}`;
+    let rev = (await kv.put(key, '0')).modRevision;
+    const t0 = performance.now();
+    for (let i = 0; i < job.count; i++) {
+      const t = performance.now();
+      rev = (await kv.txn([{ op: 'update', key, value: String(i), expectRevision: rev }])).results[0]!.modRevision;
+      result.assignMs.push(performance.now() - t);
+    }
+    result.assignPhaseMs = performance.now() - t0;
+  } else if (job.mode === 'cycle') {
     for (let i = 0; i < job.count && !stop; i++) {
       const handle = `${job.handlePrefix}-${i}`;
       if (await assignOne(handle)) await releaseOne(handle);

@@ -28,7 +28,9 @@ export class Allocator {
   private events = new Map<string, (value: unknown) => void>();
 
   constructor(readonly job: AllocatorJob, script: string) {
-    this.child = spawn(process.execPath, ['--enable-source-maps', script, JSON.stringify(job)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    // TORTIE_ALLOCATOR_NODE_ARGS adds node flags, e.g. "--cpu-prof" to profile the allocators.
+    const extra = (process.env.TORTIE_ALLOCATOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    this.child = spawn(process.execPath, ['--enable-source-maps', ...extra, script, JSON.stringify(job)], { stdio: ['pipe', 'pipe', 'pipe'] });
     const when = <T>(event: string) => new Promise<T>((resolve) => this.events.set(event, resolve as (v: unknown) => void));
     this.ready = when('ready');
     this.assigned = when('assigned');
