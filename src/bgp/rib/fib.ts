@@ -1,0 +1,109 @@
+/**
+ * What the RIB tells the FIB: after each commit, the prefixes whose forwarding changed, as
+ * one batch of typed arrays (no object per prefix), each with its new set of next hops
+ * (ECMP) or null for "remove". Next-hop sets are interned: a million routes via one
+ * next hop share one frozen array.
+ */
+import { Afi } from '../wire/constants.js';
+import { formatPrefix } from './addresses.js';
+
+export interface NextHopSet {
+  readonly id: number;
+  /** Next hop addresses as text, best path first. Frozen. */
+  readonly hops: readonly string[];
+}
+
+export class NextHopSets {
+  private readonly byKey = new Map<string, NextHopSet & { refs: number }>();
+  private readonly byId: ((NextHopSet & { refs: number }) | undefined)[] = [undefined];
+  private readonly freeIds: number[] = [];
+
+  /** The set's id (never 0), with one reference taken for the caller. */
+  acquire(key: string, hops: () => string[]): number {
+    let s = this.byKey.get(key);
+    if (s === undefined) {
+      const id = this.freeIds.pop() ?? this.byId.length;
+      s = { id, hops: Object.freeze(hops()), refs: 0 };
+      this.byKey.set(key, s);
+      this.byId[id] = s;
+    }
+    s.refs++;
+    return s.id;
+  }
+
+  get(id: number): NextHopSet {
+    return this.byId[id] as NextHopSet;
+  }
+
+  release(id: number): void {
+    const s = this.byId[id];
+    if (s === undefined || --s.refs > 0) return;
+    this.byKey.delete(s.hops.join(','));
+    this.byId[id] = undefined;
+    this.freeIds.push(id);
+  }
+}
+
+export interface FibChange {
+  prefix: string;
+  afi: number;
+  /** null: the prefix has no BGP route any more (remove it). */
+  nextHops: readonly string[] | null;
+}
+
+/**
+ * One commit's forwarding changes. Entry i: `afi[i]`, address words `addrs[4i..4i+3]`
+ * (IPv4 uses word 4i only), `lengths[i]`, `nextHops[i]`. Valid during the callback only:
+ * the arrays are reused by the next commit.
+ */
+export class FibChanges {
+  count = 0;
+  afi = new Uint8Array(256);
+  addrs = new Uint32Array(1024);
+  lengths = new Uint8Array(256);
+  nextHops: (readonly string[] | null)[] = [];
+
+  clear(): void {
+    this.count = 0;
+    this.nextHops.length = 0;
+  }
+
+  push(afi: number, words: Uint32Array, off: number, length: number, hops: readonly string[] | null): void {
+    const i = this.count;
+    if (i === this.lengths.length) this.grow(i * 2);
+    this.afi[i] = afi;
+    this.addrs[i * 4] = words[off] as number;
+    if (afi === Afi.IPV6) {
+      this.addrs[i * 4 + 1] = words[off + 1] as number;
+      this.addrs[i * 4 + 2] = words[off + 2] as number;
+      this.addrs[i * 4 + 3] = words[off + 3] as number;
+    }
+    this.lengths[i] = length;
+    this.nextHops.push(hops);
+    this.count = i + 1;
+  }
+
+  /** Entry i's prefix as text (for logs, tests and small consumers). */
+  prefix(i: number): string {
+    return formatPrefix(this.afi[i] as number, this.addrs, i * 4, this.lengths[i] as number);
+  }
+
+  /** The batch as objects: convenient, but one object per prefix. */
+  toArray(): FibChange[] {
+    const out: FibChange[] = [];
+    for (let i = 0; i < this.count; i++) out.push({ prefix: this.prefix(i), afi: this.afi[i] as number, nextHops: this.nextHops[i] ?? null });
+    return out;
+  }
+
+  private grow(n: number): void {
+    const afi = new Uint8Array(n);
+    afi.set(this.afi);
+    this.afi = afi;
+    const addrs = new Uint32Array(n * 4);
+    addrs.set(this.addrs);
+    this.addrs = addrs;
+    const lengths = new Uint8Array(n);
+    lengths.set(this.lengths);
+    this.lengths = lengths;
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * The prefixes of one address family, each given a small dense integer id, with the per-prefix
+ * RIB state kept in typed arrays indexed by that id (BIRD's fib: no object per prefix).
+ *
+ * Lookup is an open-addressing hash (linear probing, backward-shift deletion, so no
+ * tombstones) over the address words and the length. IPv4 lookups touch only typed arrays:
+ * nothing is allocated per prefix on the hot path.
+ */
+import { Afi } from '../wire/constants.js';
+
+/** `head` / `best` value meaning "no path". */
+export const NONE = -1;
+
+/** Bits of PrefixTable.flags. */
+export const PrefixFlag = {
+  /** The id is in use. */
+  LIVE: 1,
+  /** In the touched list: the decision process must run at the next commit. */
+  TOUCHED: 2,
+  /** The best path was changed in place or removed since the last commit. */
+  BEST_DIRTY: 4,
+  /** Some path of the prefix changed since the last commit (ADD-PATH peers see all paths). */
+  PATHS_DIRTY: 8,
+} as const;
+
+const INITIAL_CAPACITY = 1024;
+const MAX_LOAD = 0.7;
+
+function hashWords(h: number): number {
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+export class PrefixTable {
+  readonly afi: number;
+  /** 32-bit words per address: 1 for IPv4, 4 for IPv6. */
+  readonly words: number;
+  /** Number of ids the arrays have room for. */
+  capacity = INITIAL_CAPACITY;
+  /** Live prefixes. */
+  count = 0;
+  /** Ids handed out so far (free ones included): iterate ids below this. */
+  highWater = 0;
+
+  addrs: Uint32Array;
+  lengths: Uint8Array;
+  flags: Uint8Array;
+  /** First path of the prefix's candidate list (PathPool index), or NONE. */
+  head: Int32Array;
+  /** The Loc-RIB best path, or NONE. */
+  best: Int32Array;
+  /** Id of the next-hop set last reported to the FIB (0: none). */
+  fibSet: Int32Array;
+  /** Number of peers that have this prefix queued for sending or sent: it must stay. */
+  outRefs: Uint16Array;
+
+  private slots: Int32Array;
+  private mask: number;
+  private freeIds: number[] = [];
+
+  constructor(afi: number) {
+    this.afi = afi;
+    this.words = afi === Afi.IPV6 ? 4 : 1;
+    const c = INITIAL_CAPACITY;
+    this.addrs = new Uint32Array(c * this.words);
+    this.lengths = new Uint8Array(c);
+    this.flags = new Uint8Array(c);
+    this.head = new Int32Array(c).fill(NONE);
+    this.best = new Int32Array(c).fill(NONE);
+    this.fibSet = new Int32Array(c);
+    this.outRefs = new Uint16Array(c);
+    this.slots = new Int32Array(c * 2);
+    this.mask = c * 2 - 1;
+  }
+
+  private hashAt(words: Uint32Array, off: number, len: number): number {
+    let h = Math.imul(len + 1, 0x9e3779b1) ^ (words[off] as number);
+    if (this.words === 4) {
+      h = hashWords(h) ^ (words[off + 1] as number);
+      h = hashWords(h) ^ (words[off + 2] as number);
+      h = hashWords(h) ^ (words[off + 3] as number);
+    }
+    return hashWords(h);
+  }
+
+  private equalsAt(id: number, words: Uint32Array, off: number, len: number): boolean {
+    if (this.lengths[id] !== len) return false;
+    if (this.words === 1) return this.addrs[id] === words[off];
+    const b = id * 4;
+    const a = this.addrs;
+    return a[b] === words[off] && a[b + 1] === words[off + 1] && a[b + 2] === words[off + 2] && a[b + 3] === words[off + 3];
+  }
+
+  /** The id of the prefix (address words at words[off...], host bits clear), or NONE. */
+  find(words: Uint32Array, off: number, len: number): number {
+    const mask = this.mask;
+    const slots = this.slots;
+    for (let s = this.hashAt(words, off, len) & mask; ; s = (s + 1) & mask) {
+      const v = slots[s] as number;
+      if (v === 0) return NONE;
+      if (this.equalsAt(v - 1, words, off, len)) return v - 1;
+    }
+  }
+
+  /** The id of the prefix, adding it when absent. */
+  findOrAdd(words: Uint32Array, off: number, len: number): number {
+    const mask = this.mask;
+    const slots = this.slots;
+    let s = this.hashAt(words, off, len) & mask;
+    for (; ; s = (s + 1) & mask) {
+      const v = slots[s] as number;
+      if (v === 0) break;
+      if (this.equalsAt(v - 1, words, off, len)) return v - 1;
+    }
+    const id = this.allocateId();
+    const w = this.words;
+    for (let k = 0; k < w; k++) this.addrs[id * w + k] = words[off + k] as number;
+    this.lengths[id] = len;
+    this.flags[id] = PrefixFlag.LIVE;
+    this.count++;
+    if (this.count > (this.mask + 1) * MAX_LOAD) this.rehash((this.mask + 1) * 2);
+    else slots[s] = id + 1;
+    return id;
+  }
+
+  /** Forget a prefix; its id may be handed out again. The caller cleared its RIB state. */
+  remove(id: number): void {
+    const mask = this.mask;
+    const slots = this.slots;
+    let s = this.hashAt(this.addrs, id * this.words, this.lengths[id] as number) & mask;
+    while (slots[s] !== id + 1) s = (s + 1) & mask;
+    // Backward-shift deletion: pull later entries of the probe run into the hole.
+    let hole = s;
+    for (let j = (hole + 1) & mask; slots[j] !== 0; j = (j + 1) & mask) {
+      const other = (slots[j] as number) - 1;
+      const home = this.hashAt(this.addrs, other * this.words, this.lengths[other] as number) & mask;
+      // Move it when its home is not inside (hole, j] cyclically.
+      const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+      if (!inRange) {
+        slots[hole] = slots[j] as number;
+        hole = j;
+      }
+    }
+    slots[hole] = 0;
+    this.flags[id] = 0;
+    this.head[id] = NONE;
+    this.best[id] = NONE;
+    this.fibSet[id] = 0;
+    this.outRefs[id] = 0;
+    this.count--;
+    this.freeIds.push(id);
+  }
+
+  isLive(id: number): boolean {
+    return ((this.flags[id] as number) & PrefixFlag.LIVE) !== 0;
+  }
+
+  private allocateId(): number {
+    const reused = this.freeIds.pop();
+    if (reused !== undefined) return reused;
+    if (this.highWater === this.capacity) this.grow(this.capacity * 2);
+    return this.highWater++;
+  }
+
+  private grow(capacity: number): void {
+    const w = this.words;
+    const addrs = new Uint32Array(capacity * w);
+    addrs.set(this.addrs);
+    this.addrs = addrs;
+    this.lengths = growU8(this.lengths, capacity);
+    this.flags = growU8(this.flags, capacity);
+    this.head = growI32(this.head, capacity, NONE);
+    this.best = growI32(this.best, capacity, NONE);
+    this.fibSet = growI32(this.fibSet, capacity, 0);
+    const outRefs = new Uint16Array(capacity);
+    outRefs.set(this.outRefs);
+    this.outRefs = outRefs;
+    this.capacity = capacity;
+  }
+
+  private rehash(size: number): void {
+    const slots = new Int32Array(size);
+    const mask = size - 1;
+    for (let id = 0; id < this.highWater; id++) {
+      if (((this.flags[id] as number) & PrefixFlag.LIVE) === 0) continue;
+      let s = this.hashAt(this.addrs, id * this.words, this.lengths[id] as number) & mask;
+      while (slots[s] !== 0) s = (s + 1) & mask;
+      slots[s] = id + 1;
+    }
+    this.slots = slots;
+    this.mask = mask;
+  }
+}
+
+export function growU8(a: Uint8Array, capacity: number): Uint8Array {
+  const b = new Uint8Array(capacity);
+  b.set(a);
+  return b;
+}
+
+export function growI32(a: Int32Array, capacity: number, fill: number): Int32Array {
+  const b = new Int32Array(capacity);
+  b.set(a);
+  if (fill !== 0) b.fill(fill, a.length);
+  return b;
+}
