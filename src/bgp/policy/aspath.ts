@@ -106,8 +106,23 @@ export function compileAsPathRegex(source: unknown, path: string): RegExp {
   }
 }
 
+/**
+ * The regex over the path text. Its answer is remembered per AS_PATH array: routes share
+ * interned attribute sets, so most evaluations are a WeakMap hit, not a regex run.
+ */
 export function asPathMatches(re: RegExp): Predicate {
-  return (_input, attrs) => re.test(asPathText(attrs.asPath));
+  const answers = new WeakMap<readonly AsPathSegment[], boolean>();
+  const onEmpty = re.test('');
+  return (_input, attrs) => {
+    const path = attrs.asPath;
+    if (path === undefined) return onEmpty;
+    let hit = answers.get(path);
+    if (hit === undefined) {
+      hit = re.test(asPathText(path));
+      answers.set(path, hit);
+    }
+    return hit;
+  };
 }
 
 /**

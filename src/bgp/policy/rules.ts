@@ -4,7 +4,7 @@
  * index.ts; every error names the field path, e.g.
  * `policies.from-tor[2].match.prefix: "10.0.0.0/33" is not a prefix (...)`.
  */
-import { Origin } from '../wire/constants.js';
+import { Afi, Origin } from '../wire/constants.js';
 import { checkInt, checkList, checkOneOf, fail, Fields, join, show } from '../../datastore/resources/fields.js';
 import { asPathContains, asPathLengthIn, asPathMatches, asPathOriginatedBy, asPathStartsWith, compileAsPathRegex, prependAsns } from './aspath.js';
 import {
@@ -81,7 +81,7 @@ function compileMatch(v: unknown, path: string): Predicate | null {
   const preds: Predicate[] = [];
   // Cheapest conditions first: most routes are decided by family, length and prefix.
   const family = f.oneOf('family', ['ipv4', 'ipv6'] as const);
-  if (family !== undefined) preds.push(familyIs(family === 'ipv4' ? 1 : 2));
+  if (family !== undefined) preds.push(familyIs(family === 'ipv4' ? Afi.IPV4 : Afi.IPV6));
   if (f.has('prefix')) {
     preds.push(prefixIn(oneOrList(f.raw('prefix'), f.at('prefix'), (x, p) => checkPrefixEntry(x, p, length, f.at('length')))));
   } else if (length !== undefined) {

@@ -210,6 +210,18 @@ describe('policy matches', () => {
       expect(acceptedBy(only('{ asPath: { regex: "^65001 65002$" } }'), route('10.0.0.0/8'))).to.equal(true);
     });
 
+    it('remembers regex answers per path and per expression, not across them', () => {
+      const first = only('{ asPath: { regex: "^65001_" } }');
+      const second = only('{ asPath: { regex: "^65002_" } }');
+      const r = route('10.0.0.0/8');
+      for (let i = 0; i < 2; i++) {
+        expect(acceptedBy(first, r)).to.equal(true);
+        expect(acceptedBy(second, r)).to.equal(false);
+        expect(acceptedBy(first, route('10.0.0.0/8', { attrs: path(seq(65002, 65001)) }))).to.equal(false);
+        expect(acceptedBy(second, route('10.0.0.0/8', { attrs: path(seq(65002, 65001)) }))).to.equal(true);
+      }
+    });
+
     it('all conditions given must hold', () => {
       const p = only('{ asPath: { contains: 65001, length: { max: 1 } } }');
       expect(acceptedBy(p, route('10.0.0.0/8', { attrs: path(seq(65001)) }))).to.equal(true);
