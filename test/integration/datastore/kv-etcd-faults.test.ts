@@ -161,6 +161,27 @@ describe('EtcdKV faults on a real etcd', function () {
       await watch.cancel();
     });
 
+    it('reports a kept-alive lease as lost when etcd cannot be reached for a whole TTL', async function () {
+      const proxy = new CuttableProxy(endpointOf(etcd.endpoints[0]!));
+      try {
+        const kv = kvFor([await proxy.listen()]);
+        const observer = kvFor(etcd.endpoints);
+        const p = uniquePrefix('lost');
+        const lease = await kv.grantLease(1);
+        let lost = 0;
+        lease.onLost(() => lost++);
+        lease.keepAlive();
+        await kv.put(`${p}k`, 'v', { lease: lease.id });
+        proxy.cutLink();
+        await waitFor(() => lost === 1, { what: 'onLost after a TTL without renewal', timeoutMs: 5000 });
+        await waitFor(async () => (await observer.get(`${p}k`)) === null, { what: 'etcd to expire the key', timeoutMs: 5000 });
+        proxy.restore();
+        expect(lost, 'onLost is called once').to.equal(1);
+      } finally {
+        await proxy.close();
+      }
+    });
+
     it('fails fast with UnavailableError, naming the endpoint, while etcd is down', async function () {
       const kv = kvFor(etcd.endpoints);
       await kv.put('/down/probe', 'x');
@@ -229,7 +250,8 @@ describe('EtcdKV faults on a real etcd', function () {
     });
 
     it('gives UnavailableError within a few seconds when the endpoint accepts but never answers', async function () {
-      const silent = createServer(() => undefined);
+      const accepted = new Set<Socket>();
+      const silent = createServer((socket) => void accepted.add(socket));
       await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
       const address = silent.address();
       const port = typeof address === 'object' && address ? address.port : 0;
@@ -242,6 +264,7 @@ describe('EtcdKV faults on a real etcd', function () {
         expect(Date.now() - began).to.be.lessThan(6000);
       } finally {
         await kv.close();
+        for (const socket of accepted) socket.destroy();
         silent.close();
       }
     });
