@@ -188,6 +188,6 @@ describe('ipam on etcd: a member killed and restarted under load (integration)',
     await releaseAll(kv, results);
     const check = await tortie(['ipam', 'check', '--datastore', cluster.url]);
     expect(lastLine(check.stdout), check.stdout + check.stderr).to.equal('Found 0 problems.');
-    console.log(`      (${failedAssigns} of ${8 * 150} assignments failed while the member was down, each with a clear error)`);
+    console.log(`      (${failedAssigns} of ${8 * 150} assignments failed while the member was down, each with a clear error${errors[0] ? `, e.g. ${errors[0].name}: ${errors[0].message}` : ''})`);
   });
 });
