@@ -68,7 +68,10 @@ export class AdjRibOut {
   dequeue(): number {
     if (this.qHead === this.qTail) return -1;
     const pid = this.queue[this.qHead++] as number;
-    if (this.qHead === this.qTail) this.qHead = this.qTail = 0;
+    if (this.qHead === this.qTail) {
+      this.qHead = this.qTail = 0;
+      if (this.queue.length > 65536) this.queue = new Int32Array(1024);
+    }
     return pid;
   }
 

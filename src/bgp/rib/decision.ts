@@ -126,7 +126,7 @@ export class DecisionProcess {
     if (ida !== idb) return ida - idb;
     if (ea.clusterListLen !== eb.clusterListLen) return ea.clusterListLen - eb.clusterListLen;
     if (pa.addrKey !== pb.addrKey) return pa.addrKey < pb.addrKey ? -1 : 1;
-    return (paths.rxPathId[a] as number) - (paths.rxPathId[b] as number);
+    return paths.rxPathId(a) - paths.rxPathId(b);
   }
 }
 

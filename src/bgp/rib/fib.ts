@@ -18,12 +18,15 @@ export class NextHopSets {
   private readonly byId: ((NextHopSet & { refs: number }) | undefined)[] = [undefined];
   private readonly freeIds: number[] = [];
 
-  /** The set's id (never 0), with one reference taken for the caller. */
-  acquire(key: string, hops: () => string[]): number {
+  /**
+   * The id (never 0) of the set whose key is `key` (its hops joined by ","), with one
+   * reference taken for the caller. `hops` defaults to [key]: a single next hop.
+   */
+  acquire(key: string, hops?: string[]): number {
     let s = this.byKey.get(key);
     if (s === undefined) {
       const id = this.freeIds.pop() ?? this.byId.length;
-      s = { id, hops: Object.freeze(hops()), refs: 0 };
+      s = { id, hops: Object.freeze(hops ?? [key]), refs: 0 };
       this.byKey.set(key, s);
       this.byId[id] = s;
     }
@@ -52,32 +55,46 @@ export interface FibChange {
 }
 
 /**
- * One commit's forwarding changes. Entry i: `afi[i]`, address words `addrs[4i..4i+3]`
- * (IPv4 uses word 4i only), `lengths[i]`, `nextHops[i]`. Valid during the callback only:
- * the arrays are reused by the next commit.
+ * One commit's forwarding changes. Entry i: `afi[i]`, its address words at
+ * `addrs[offset(i)...]` (1 word for IPv4, 4 for IPv6; use `words(i)` / `prefix(i)`),
+ * `lengths[i]`, `nextHops[i]`. Valid during the callback only: the arrays are reused (or
+ * dropped, after a big batch) by the next commit.
  */
 export class FibChanges {
   count = 0;
   afi = new Uint8Array(256);
-  addrs = new Uint32Array(1024);
   lengths = new Uint8Array(256);
+  /** Where entry i's address words start in `addrs`. */
+  offsets = new Uint32Array(256);
+  addrs = new Uint32Array(256);
   nextHops: (readonly string[] | null)[] = [];
+  private used = 0;
 
   clear(): void {
     this.count = 0;
-    this.nextHops.length = 0;
+    this.used = 0;
+    this.nextHops = [];
+    if (this.lengths.length > 65536) {
+      this.afi = new Uint8Array(256);
+      this.lengths = new Uint8Array(256);
+      this.offsets = new Uint32Array(256);
+      this.addrs = new Uint32Array(256);
+    }
   }
 
   push(afi: number, words: Uint32Array, off: number, length: number, hops: readonly string[] | null): void {
     const i = this.count;
-    if (i === this.lengths.length) this.grow(i * 2);
-    this.afi[i] = afi;
-    this.addrs[i * 4] = words[off] as number;
-    if (afi === Afi.IPV6) {
-      this.addrs[i * 4 + 1] = words[off + 1] as number;
-      this.addrs[i * 4 + 2] = words[off + 2] as number;
-      this.addrs[i * 4 + 3] = words[off + 3] as number;
+    if (i === this.lengths.length) this.growEntries(i * 2);
+    const w = afi === Afi.IPV6 ? 4 : 1;
+    if (this.used + w > this.addrs.length) {
+      const a = new Uint32Array(this.addrs.length * 2);
+      a.set(this.addrs);
+      this.addrs = a;
     }
+    this.afi[i] = afi;
+    this.offsets[i] = this.used;
+    for (let k = 0; k < w; k++) this.addrs[this.used + k] = words[off + k] as number;
+    this.used += w;
     this.lengths[i] = length;
     this.nextHops.push(hops);
     this.count = i + 1;
@@ -85,7 +102,7 @@ export class FibChanges {
 
   /** Entry i's prefix as text (for logs, tests and small consumers). */
   prefix(i: number): string {
-    return formatPrefix(this.afi[i] as number, this.addrs, i * 4, this.lengths[i] as number);
+    return formatPrefix(this.afi[i] as number, this.addrs, this.offsets[i] as number, this.lengths[i] as number);
   }
 
   /** The batch as objects: convenient, but one object per prefix. */
@@ -95,15 +112,15 @@ export class FibChanges {
     return out;
   }
 
-  private grow(n: number): void {
+  private growEntries(n: number): void {
     const afi = new Uint8Array(n);
     afi.set(this.afi);
     this.afi = afi;
-    const addrs = new Uint32Array(n * 4);
-    addrs.set(this.addrs);
-    this.addrs = addrs;
     const lengths = new Uint8Array(n);
     lengths.set(this.lengths);
     this.lengths = lengths;
+    const offsets = new Uint32Array(n);
+    offsets.set(this.offsets);
+    this.offsets = offsets;
   }
 }

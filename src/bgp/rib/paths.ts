@@ -19,13 +19,12 @@ export class PathPool {
   highWater = 0;
   count = 0;
 
-  prefix: Int32Array;
   peer: Uint16Array;
   /** AttrStore id; NONE for a free row. */
   attr: Int32Array;
   next: Int32Array;
-  /** ADD-PATH path identifier the peer gave (0 without ADD-PATH receive). */
-  rxPathId: Uint32Array;
+  /** ADD-PATH path identifiers the peers gave; null until one is not 0 (no ADD-PATH: no memory). */
+  rxPathIds: Uint32Array | null = null;
   flags: Uint8Array;
   /** When the path was last announced: seconds on the injected clock. */
   since: Uint32Array;
@@ -34,26 +33,26 @@ export class PathPool {
 
   constructor() {
     const c = INITIAL_CAPACITY;
-    this.prefix = new Int32Array(c);
     this.peer = new Uint16Array(c);
     this.attr = new Int32Array(c).fill(NONE);
     this.next = new Int32Array(c).fill(NONE);
-    this.rxPathId = new Uint32Array(c);
     this.flags = new Uint8Array(c);
     this.since = new Uint32Array(c);
   }
 
-  allocate(prefix: number, peer: number, attr: number, rxPathId: number, since: number): number {
+  allocate(peer: number, attr: number, rxPathId: number, since: number): number {
     let row = this.freeRows.pop();
     if (row === undefined) {
       if (this.highWater === this.capacity) this.grow(this.capacity * 2);
       row = this.highWater++;
     }
-    this.prefix[row] = prefix;
     this.peer[row] = peer;
     this.attr[row] = attr;
     this.next[row] = NONE;
-    this.rxPathId[row] = rxPathId;
+    if (rxPathId !== 0 || this.rxPathIds !== null) {
+      this.rxPathIds ??= new Uint32Array(this.capacity);
+      this.rxPathIds[row] = rxPathId;
+    }
     this.flags[row] = 0;
     this.since[row] = since;
     this.count++;
@@ -67,20 +66,25 @@ export class PathPool {
     this.freeRows.push(row);
   }
 
+  rxPathId(row: number): number {
+    return this.rxPathIds === null ? 0 : (this.rxPathIds[row] as number);
+  }
+
   isLive(row: number): boolean {
     return this.attr[row] !== NONE;
   }
 
   private grow(capacity: number): void {
-    this.prefix = growI32(this.prefix, capacity, 0);
     const peer = new Uint16Array(capacity);
     peer.set(this.peer);
     this.peer = peer;
     this.attr = growI32(this.attr, capacity, NONE);
     this.next = growI32(this.next, capacity, NONE);
-    const rx = new Uint32Array(capacity);
-    rx.set(this.rxPathId);
-    this.rxPathId = rx;
+    if (this.rxPathIds !== null) {
+      const rx = new Uint32Array(capacity);
+      rx.set(this.rxPathIds);
+      this.rxPathIds = rx;
+    }
     this.flags = growU8(this.flags, capacity);
     const since = new Uint32Array(capacity);
     since.set(this.since);

@@ -358,11 +358,11 @@ export class Rib {
   private upsert(rib: FamilyRib, slot: PeerSlot, pid: number, rx: number, attrId: number, now: number): void {
     const { table, paths } = rib;
     const pPeer = paths.peer;
-    const pRx = paths.rxPathId;
+    const me = slot.index;
     let p = table.head[pid] as number;
-    while (p !== NONE && !(pPeer[p] === slot.index && pRx[p] === rx)) p = paths.next[p] as number;
+    while (p !== NONE && !(pPeer[p] === me && paths.rxPathId(p) === rx)) p = paths.next[p] as number;
     if (p === NONE) {
-      p = paths.allocate(pid, slot.index, attrId, rx, now);
+      p = paths.allocate(me, attrId, rx, now);
       this.attrs.retain(attrId);
       if (table.head[pid] === NONE) this.prefixCount++;
       paths.next[p] = table.head[pid] as number;
@@ -401,7 +401,7 @@ export class Rib {
     if (pid === NONE) return false;
     let prev = NONE;
     let p = table.head[pid] as number;
-    while (p !== NONE && !(paths.peer[p] === slot.index && paths.rxPathId[p] === rx)) {
+    while (p !== NONE && !(paths.peer[p] === slot.index && paths.rxPathId(p) === rx)) {
       prev = p;
       p = paths.next[p] as number;
     }
@@ -424,28 +424,33 @@ export class Rib {
     rib.touch(pid);
   }
 
+  /** Mark the peer's paths in this family stale (a table walk, as BIRD's refresh does). */
   private markStale(rib: FamilyRib, slot: PeerSlot): void {
-    const { paths } = rib;
-    for (let p = 0; p < paths.highWater; p++) {
-      if (paths.attr[p] === NONE || paths.peer[p] !== slot.index) continue;
-      if (((paths.flags[p] as number) & PathFlag.STALE) !== 0) continue;
-      paths.flags[p] = (paths.flags[p] as number) | PathFlag.STALE;
-      slot.accepted--;
-      slot.stale++;
-      rib.touch(paths.prefix[p] as number);
+    const { paths, table } = rib;
+    const me = slot.index;
+    for (let pid = 0; pid < table.highWater; pid++) {
+      for (let p = table.head[pid] as number; p !== NONE; p = paths.next[p] as number) {
+        if (paths.peer[p] !== me || ((paths.flags[p] as number) & PathFlag.STALE) !== 0) continue;
+        paths.flags[p] = (paths.flags[p] as number) | PathFlag.STALE;
+        slot.accepted--;
+        slot.stale++;
+        rib.touch(pid);
+      }
     }
   }
 
   /** Remove the peer's paths in this family: all of them, or only the stale ones. */
   private dropPaths(rib: FamilyRib, slot: PeerSlot, staleOnly: boolean): void {
     const { paths, table } = rib;
-    for (let p = 0; p < paths.highWater; p++) {
-      if (paths.attr[p] === NONE || paths.peer[p] !== slot.index) continue;
-      if (staleOnly && ((paths.flags[p] as number) & PathFlag.STALE) === 0) continue;
-      const pid = paths.prefix[p] as number;
+    const me = slot.index;
+    for (let pid = 0; pid < table.highWater; pid++) {
       let prev = NONE;
-      for (let q = table.head[pid] as number; q !== p; q = paths.next[q] as number) prev = q;
-      this.unlink(rib, slot, pid, p, prev);
+      for (let p = table.head[pid] as number; p !== NONE; ) {
+        const next = paths.next[p] as number;
+        if (paths.peer[p] === me && (!staleOnly || ((paths.flags[p] as number) & PathFlag.STALE) !== 0)) this.unlink(rib, slot, pid, p, prev);
+        else prev = p;
+        p = next;
+      }
     }
   }
 
@@ -521,7 +526,7 @@ export class Rib {
       const d = this.decision;
       if (d.ecmpCount === 1) {
         const nh = this.attrs.get(paths.attr[best] as number).nextHopText;
-        if (nh !== null) set = this.nhSets.acquire(nh, () => [nh]);
+        if (nh !== null) set = this.nhSets.acquire(nh);
       } else {
         const hops: string[] = [];
         for (let k = 0; k < d.ecmpCount; k++) {
@@ -530,7 +535,7 @@ export class Rib {
           const nh = this.attrs.get(paths.attr[row] as number).nextHopText;
           if (nh !== null) hops.push(nh);
         }
-        if (hops.length > 0) set = this.nhSets.acquire(hops.join(','), () => hops);
+        if (hops.length > 0) set = this.nhSets.acquire(hops.join(','), hops);
       }
     }
     const old = table.fibSet[pid] as number;
@@ -791,7 +796,7 @@ export class Rib {
       stale: ((paths.flags[p] as number) & PathFlag.STALE) !== 0,
       ageSeconds: Math.max(0, nowS - (paths.since[p] as number)),
     };
-    if (slot.info?.wire.addPathReceive.has(rib.family)) v.pathId = paths.rxPathId[p] as number;
+    if (slot.info?.wire.addPathReceive.has(rib.family)) v.pathId = paths.rxPathId(p);
     if (a.originatorId !== undefined) v.originatorId = ipv4ToString(a.originatorId);
     if (a.clusterList !== undefined) v.clusterList = a.clusterList.map(ipv4ToString);
     return v;
