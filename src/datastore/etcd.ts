@@ -464,7 +464,16 @@ class EtcdWatch implements Watch {
         this.queue.fail(new CompactedError(this.prefix, this.nextRevision ?? headerRevision, compactRevision));
         return;
       }
-      this.broken(stream, new Error(`etcd cancelled the watch: ${res.cancel_reason || 'no reason given'}`));
+      const reason = res.cancel_reason || 'no reason given';
+      if (/permission denied|user name is empty|invalid auth token/.test(reason)) {
+        // Waiting will not help: the caller must fix its credentials.
+        this.cancelled = true;
+        this.dropStream();
+        this.onCancel();
+        this.queue.fail(new UserError(`etcd at ${this.kv.url}: not allowed to watch "${this.prefix}": ${reason}`));
+        return;
+      }
+      this.broken(stream, new Error(`etcd cancelled the watch: ${reason}`));
       return;
     }
     if (res.created) {

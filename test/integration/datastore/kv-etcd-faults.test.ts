@@ -219,6 +219,11 @@ describe('EtcdKV faults on a real etcd', function () {
         const denied = await anonymous.get('/auth/k').catch((e: unknown) => e);
         expect(denied).to.be.instanceOf(UserError);
         expect((denied as Error).message).to.contain('not allowed');
+        const log = new EventLog();
+        anonymous.watch('/auth/', {}, log);
+        const watchErr = await waitFor(() => log.errors[0], { what: 'the anonymous watch to be refused' });
+        expect(watchErr).to.be.instanceOf(UserError);
+        expect(watchErr.message).to.contain('not allowed to watch "/auth/"');
       } finally {
         const root = new EtcdKV({ endpoints: etcd.endpoints, auth: { username: 'root', password: 'root-pw' } });
         await root.client.auth.authDisable();
