@@ -3,7 +3,8 @@
  * its KV:
  *   etcd://host:port[,host:port...]   etcd over plain gRPC
  *   etcds://host:port[,host:port...]  etcd over TLS (CA, client certificate and key files)
- *   memory:                            MemoryKV, for one process only
+ *   memory:                            MemoryKV, for one process only: each call opens a
+ *                                      fresh, empty store
  */
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../common/errors.js';
