@@ -110,9 +110,12 @@ async function main(): Promise<void> {
     process.exit(stopping ? 0 : 1);
   });
   await session.established;
-  if (session.wire.as4 !== assumed.as4 || session.wire.maxSendLength !== assumed.maxSendLength) {
-    encoded = encodeJob(job, session.wire);
-    emit({ event: 'reencoded', t: nowMs(), as4: session.wire.as4, maxSendLength: session.wire.maxSendLength });
+  // UPDATEs stay within 4096 bytes even if the peer offers RFC 8654 extended messages: we
+  // do not advertise the capability ourselves (FRR 8.4 resets a session that sends it
+  // larger messages then), and every target gets the same stream.
+  if (session.wire.as4 !== assumed.as4) {
+    encoded = encodeJob(job, { ...session.wire, maxSendLength: assumed.maxSendLength });
+    emit({ event: 'reencoded', t: nowMs(), as4: session.wire.as4 });
   }
   session.sendEndOfRib(); // our initial table is empty: routes come later, on order
   emit({ event: 'established', t: nowMs(), peerAs: session.peerOpen?.myAs });
