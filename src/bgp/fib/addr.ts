@@ -113,10 +113,9 @@ export function formatIPv6(g: readonly number[]): string {
     }
     i = j;
   }
-  // inet_ntop prints an embedded IPv4 address for ::ffff:a.b.c.d (and ::a.b.c.d, ::ffff:0:a.b.c.d).
-  if (bestStart === 0 && (bestLen === 5 && g[5] === 0xffff || bestLen === 6 && g[6] !== 0 || bestLen === 4 && g[4] === 0xffff)) {
-    const head = bestLen === 5 ? '::ffff:' : bestLen === 6 ? '::' : '::ffff:0:';
-    return head + formatIPv4((g[6]! * 65536 + g[7]!) >>> 0);
+  // glibc's inet_ntop prints an embedded IPv4 address for ::ffff:a.b.c.d and ::a.b.c.d (not ::1).
+  if (bestStart === 0 && ((bestLen === 5 && g[5] === 0xffff) || (bestLen === 6 && g[6] !== 0))) {
+    return (bestLen === 5 ? '::ffff:' : '::') + formatIPv4((g[6]! * 65536 + g[7]!) >>> 0);
   }
   const hex = (from: number, to: number): string =>
     g
