@@ -116,14 +116,15 @@ export class KernelFib {
   private installed = new Map<string, Tail>();
   /** Changes since the last flush; null means remove. Latest wins. */
   private queue = new Map<string, readonly NextHop[] | null>();
-  /** What was asked for each queued prefix, for failure reports. */
-  private asked = new Map<string, NextHopsInput>();
   private readonly failed = new Map<string, FibFailure>();
   private stale: Set<string> | null = null;
   private staleStrays: KernelRoute[] = [];
   private readonly normalized = new WeakMap<object, readonly NextHop[]>();
   private readonly tails = new Map<string, Tail>();
   private readonly sameCache = new Map<string, boolean>();
+  private lastWant: Tail | null = null;
+  private lastHave: Tail | null = null;
+  private lastSame = false;
   private nextTailId = 1;
   private chain: Promise<unknown> = Promise.resolve();
   private repairTimer: NodeJS.Timeout | null = null;
@@ -167,7 +168,6 @@ export class KernelFib {
       this.normalized.set(nextHops, hops);
     }
     this.queue.set(p, hops);
-    this.asked.set(p, nextHops);
     this.stale?.delete(p);
   }
 
@@ -175,7 +175,6 @@ export class KernelFib {
   remove(prefix: string): void {
     const p = canonicalPrefix(prefix).prefix;
     this.queue.set(p, null);
-    this.asked.delete(p);
     this.stale?.delete(p);
   }
 
@@ -239,13 +238,12 @@ export class KernelFib {
     const report = emptyReport();
     if (this.queue.size === 0) return report;
     const queue = this.queue;
-    const asked = this.asked;
     this.queue = new Map();
-    this.asked = new Map();
     const resolved = await this.resolveSets(queue.values());
     const prefixes: string[] = [];
     const ops: Op[] = [];
     const tails: (Tail | null)[] = [];
+    const requested: (readonly NextHop[] | null)[] = [];
     for (const [p, hops] of queue) {
       const have = this.installed.get(p);
       if (hops === null) {
@@ -256,17 +254,19 @@ export class KernelFib {
         prefixes.push(p);
         ops.push(Op.Delete);
         tails.push(null);
+        requested.push(null);
         continue;
       }
       const r = resolved(hops, p.includes(':') ? 6 : 4);
       if (!r.ok) {
-        this.fail(p, asked.get(p) ?? hops, 'unresolved', r.why);
+        this.fail(p, hops, 'unresolved', r.why);
         report.failed++;
         if (have !== undefined) {
           // The new best path cannot be used: the old one must not stay either.
           prefixes.push(p);
           ops.push(Op.Delete);
           tails.push(null);
+          requested.push(null);
         }
         continue;
       }
@@ -278,8 +278,9 @@ export class KernelFib {
       prefixes.push(p);
       ops.push(have === undefined ? Op.Add : Op.Replace);
       tails.push(r.tail);
+      requested.push(hops);
     }
-    await this.apply(prefixes, ops, tails, asked, report, true);
+    await this.apply(prefixes, ops, tails, requested, report, true);
     return report;
   }
 
@@ -301,7 +302,7 @@ export class KernelFib {
     prefixes: string[],
     ops: Op[],
     tails: (Tail | null)[],
-    asked: Map<string, NextHopsInput>,
+    requested: readonly (readonly NextHop[] | null)[],
     report: FibReport,
     checkConflicts: boolean,
     metrics?: number[],
@@ -341,13 +342,13 @@ export class KernelFib {
       } else if (op === Op.Add && /File exists/.test(err)) {
         conflicts.push(i);
       } else {
-        this.fail(p, asked.get(p) ?? tails[i]!.hops, 'rejected', `${p}: ${err}`);
+        this.fail(p, requested[i] ?? tails[i]!.hops, 'rejected', `${p}: ${err}`);
         report.failed++;
       }
     }
     if (conflicts.length > 0) {
       if (!checkConflicts) {
-        for (const i of conflicts) this.conflict(prefixes[i]!, asked.get(prefixes[i]!) ?? tails[i]!.hops, report);
+        for (const i of conflicts) this.conflict(prefixes[i]!, requested[i] ?? tails[i]!.hops, report);
       } else {
         // Which of them hold a route of ours? Those we may replace.
         const ours = await this.readAll();
@@ -356,13 +357,13 @@ export class KernelFib {
         const again: number[] = [];
         for (const i of conflicts) {
           if (mine.has(prefixes[i]!)) again.push(i);
-          else this.conflict(prefixes[i]!, asked.get(prefixes[i]!) ?? tails[i]!.hops, report);
+          else this.conflict(prefixes[i]!, requested[i] ?? tails[i]!.hops, report);
         }
         await this.apply(
           again.map((i) => prefixes[i]!),
           again.map(() => Op.Replace),
           again.map((i) => tails[i]!),
-          asked,
+          again.map((i) => requested[i] ?? null),
           report,
           false,
         );
@@ -450,6 +451,8 @@ export class KernelFib {
     if (want === have) return true;
     if (have.kernel === undefined) return false;
     if (have.type !== undefined && have.type !== 'unicast') return false;
+    // Nearly every route shares its pair with the one before: no string key for those.
+    if (this.lastWant === want && this.lastHave === have) return this.lastSame;
     const key = `${want.id}:${have.id}`;
     let r = this.sameCache.get(key);
     if (r === undefined) {
@@ -457,6 +460,9 @@ export class KernelFib {
       if (this.sameCache.size > 10_000) this.sameCache.clear();
       this.sameCache.set(key, r);
     }
+    this.lastWant = want;
+    this.lastHave = have;
+    this.lastSame = r;
     return r;
   }
 
@@ -566,7 +572,6 @@ export class KernelFib {
   private async reconcileNow(desired: ReadonlyMap<string, NextHopsInput>): Promise<FibReport> {
     const report = emptyReport();
     this.queue = new Map();
-    this.asked = new Map();
     this.resolver.clear();
     const kernel = await this.readAll();
     const atMetric = new Map<string, KernelRoute>();
@@ -577,7 +582,6 @@ export class KernelFib {
     }
     // Normalize what is wanted; bad entries are reported, not fatal.
     const wanted = new Map<string, readonly NextHop[]>();
-    const asked = new Map<string, NextHopsInput>();
     const invalid = new Set<string>();
     for (const [prefix, input] of desired) {
       try {
@@ -588,7 +592,6 @@ export class KernelFib {
           this.normalized.set(input, hops);
         }
         wanted.set(p, hops);
-        asked.set(p, input);
       } catch (err) {
         if (!(err instanceof FibInputError)) throw err;
         this.fail(prefix, input, 'invalid', err.message);
@@ -602,18 +605,20 @@ export class KernelFib {
     const ops: Op[] = [];
     const tails: (Tail | null)[] = [];
     const metrics: number[] = [];
+    const requested: (readonly NextHop[] | null)[] = [];
     const installed = new Map<string, Tail>();
     for (const [p, hops] of wanted) {
       const k = atMetric.get(p);
       const r = resolved(hops, p.includes(':') ? 6 : 4);
       if (!r.ok) {
-        this.fail(p, asked.get(p)!, 'unresolved', r.why);
+        this.fail(p, hops, 'unresolved', r.why);
         report.failed++;
         if (k !== undefined) {
           prefixes.push(p);
           ops.push(Op.Delete);
           tails.push(null);
           metrics.push(this.metric);
+          requested.push(null);
         }
         continue;
       }
@@ -631,6 +636,7 @@ export class KernelFib {
       ops.push(k === undefined ? Op.Add : Op.Replace);
       tails.push(r.tail);
       metrics.push(this.metric);
+      requested.push(hops);
     }
     for (const [p, k] of atMetric) {
       if (wanted.has(p)) continue;
@@ -643,6 +649,7 @@ export class KernelFib {
       ops.push(Op.Delete);
       tails.push(null);
       metrics.push(this.metric);
+      requested.push(null);
     }
     for (const s of strays) {
       if (this.stale !== null) {
@@ -653,9 +660,10 @@ export class KernelFib {
       ops.push(Op.Delete);
       tails.push(null);
       metrics.push(s.metric);
+      requested.push(null);
     }
     this.installed = installed;
-    await this.apply(prefixes, ops, tails, asked, report, false, metrics);
+    await this.apply(prefixes, ops, tails, requested, report, false, metrics);
     if (report.added + report.replaced + report.removed + report.failed > 0) {
       this.log.info({ ...report }, 'kernel routes reconciled');
     }
@@ -736,7 +744,7 @@ export class KernelFib {
       const prefixes = [...stale, ...strays.map((s) => s.prefix)];
       const metrics = [...[...stale].map(() => this.metric), ...strays.map((s) => s.metric)];
       const sweep = emptyReport();
-      await this.apply(prefixes, prefixes.map(() => Op.Delete), prefixes.map(() => null), new Map(), sweep, false, metrics);
+      await this.apply(prefixes, prefixes.map(() => Op.Delete), prefixes.map(() => null), prefixes.map(() => null), sweep, false, metrics);
       this.log.info({ swept: sweep.removed }, 'stale kernel routes swept');
       report.removed += sweep.removed;
       report.failed += sweep.failed;
