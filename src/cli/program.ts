@@ -8,6 +8,8 @@ import { UsageError, UserError } from '../common/errors.js';
 import { VERSION } from '../common/version.js';
 import { registerResourceCommands } from './commands/resources.js';
 import { registerIpamCommands } from './commands/ipam.js';
+import { registerBgpCommands } from './commands/bgp.js';
+import { registerWorkloadCommands } from './commands/workload.js';
 
 export function buildProgram(): Command {
   const program = new Command('tortie')
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
     });
   registerResourceCommands(program);
   registerIpamCommands(program);
+  registerBgpCommands(program);
+  registerWorkloadCommands(program);
   return program;
 }
 
