@@ -112,8 +112,10 @@ function renderSide(side: EntityRule | undefined, dir: 'src' | 'dst', ctx: RuleC
   }
   if (side.notNets !== undefined && side.notNets.length > 0) {
     const mine = familyNets(side.notNets, ctx.family);
-    if (mine.length === 1) all.push(`! ${flag} ${mine[0]}`);
-    else if (mine.length > 1) all.push(`-m set ! --match-set ${netSet(mine, ctx.family, sets)} ${dir}`);
+    // One -s/-d per rule: beside a positive net, even a single negated one goes in a set.
+    const usedFlag = all.some((m) => m.startsWith(`${flag} `));
+    if (mine.length === 1 && !usedFlag) all.push(`! ${flag} ${mine[0]}`);
+    else if (mine.length > 0) all.push(`-m set ! --match-set ${netSet(mine, ctx.family, sets)} ${dir}`);
   }
 
   const { selector, notSelector } = scopedSelectors(side, ctx.namespace);

@@ -54,6 +54,13 @@ describe('felix calc', () => {
     expect(renderRule({ action: 'Log', notProtocol: 'UDP' }, ctx, sets)).to.deep.equal(['! -p udp -j LOG --log-prefix x: --log-level 5']);
   });
 
+  it('uses one -s per rule: nets beside a single notNet puts the notNet in a set', () => {
+    const sets = new Map();
+    const [spec] = renderRule({ action: 'Deny', destination: { nets: ['10.0.0.0/24'], notNets: ['10.0.0.2/32'] } }, ctx, sets);
+    expect(spec).to.match(/^-d 10\.0\.0\.0\/24 -m set ! --match-set tortie-net-\w+ dst -j DROP$/);
+    expect([...sets.values()][0].nets).to.deep.equal(['10.0.0.2/32']);
+  });
+
   it('open without policy; default deny once a policy selects it; Pass goes to profiles', () => {
     const g = new CalcGraph({ nodeName: 'n1', ipv6: false });
     g.onUpdate(wep('a', '10.0.0.1', { app: 'a' }));
