@@ -417,7 +417,12 @@ export class Rib {
     if (table.head[pid] === NONE) this.prefixCount--;
     if (((paths.flags[p] as number) & PathFlag.STALE) !== 0) slot.stale--;
     else slot.accepted--;
-    if (table.best[pid] === p) table.flags[pid] = (table.flags[pid] as number) | PrefixFlag.BEST_DIRTY;
+    if (table.best[pid] === p) {
+      // The row is about to be freed (and may be reused): takeOutgoing() before the next
+      // commit() must not follow it. Until then the prefix has no best path.
+      table.best[pid] = NONE;
+      table.flags[pid] = (table.flags[pid] as number) | PrefixFlag.BEST_DIRTY;
+    }
     table.flags[pid] = (table.flags[pid] as number) | PrefixFlag.PATHS_DIRTY;
     this.attrs.release(paths.attr[p] as number);
     paths.free(p);

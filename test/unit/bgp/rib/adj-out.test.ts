@@ -102,6 +102,18 @@ describe('bgp/rib Adj-RIB-Out', () => {
     expect(rx.routes.size).to.equal(2000);
   });
 
+  it('sends the right thing when takeOutgoing comes between a withdrawal and commit', () => {
+    const { rib } = twoPeers();
+    send(rib, A, { prefixes: ['10.1.0.0/24'], attrs: ebgpAttrs(65001) });
+    rib.commit();
+    send(rib, A, { withdraw: ['10.1.0.0/24'] });
+    send(rib, A, { prefixes: ['10.9.0.0/24'], attrs: ebgpAttrs(65001, { communities: [9] }) }); // may reuse the freed path row
+    const rx = new Receiver().drain(rib, B);
+    rib.commit();
+    rx.drain(rib, B);
+    expect([...rx.routes.keys()]).to.deep.equal(['10.9.0.0/24']);
+  });
+
   it('hands out about maxBytes per call and keeps the rest queued', () => {
     const { rib } = twoPeers();
     const prefixes = hosts(5000);
