@@ -18,7 +18,7 @@ import { ipv4ToString } from '../wire/ip.js';
 import type { NlriList } from '../wire/nlri.js';
 import { wireFormat } from '../wire/session-format.js';
 import { encodeEndOfRib, type UpdateMessage } from '../wire/update.js';
-import type { PolicyInput, PolicyPeer } from '../policy/index.js';
+import { policyNextHop, type PolicyInput, type PolicyPeer } from '../policy/index.js';
 import { addressBytes, addressSortKey, formatPrefix, ipv4Bytes, parsePrefix } from './addresses.js';
 import { AdjRibOut } from './adj-rib-out.js';
 import { AttrStore, type AttrEntry } from './attr-store.js';
@@ -345,7 +345,7 @@ export class Rib {
 
   /** An attribute set an import policy produced, interned by its encoding. */
   private internPolicyResult(slot: PeerSlot, rib: FamilyRib, from: AttrEntry, attrs: PathAttributes): number {
-    const marker = policyNextHopOf(attrs);
+    const marker = policyNextHop(attrs);
     let nh = from.nextHop;
     if (marker !== undefined && marker !== 'self') nh = addressBytes(marker) ?? nh;
     else if (rib.afi === Afi.IPV4 && nh !== null && nh.length === 4 && attrs.nextHop !== undefined) nh = ipv4Bytes(attrs.nextHop);
@@ -684,7 +684,7 @@ export class Rib {
     if (v.attrs === e.attrs) return this.cachedOut(slot, rib, e, src) + 1;
     let id = made.get(v.attrs);
     if (id === undefined) {
-      const marker = policyNextHopOf(v.attrs);
+      const marker = policyNextHop(v.attrs);
       const o = outgoingAttributes(rib.afi, v.attrs, e.nextHop, src, slot, this.exportContext, {
         ...(marker !== undefined ? { nextHop: marker } : {}),
         medSet: v.attrs.med !== undefined && v.attrs.med !== e.attrs.med,
@@ -860,12 +860,4 @@ function asPathText(a: PathAttributes): string {
       return list;
     })
     .join(' ');
-}
-
-/** The policy module's next-hop marker (see src/bgp/policy/next-hop.ts). */
-function policyNextHopOf(attrs: PathAttributes): string | undefined {
-  for (const s of Object.getOwnPropertySymbols(attrs)) {
-    if (s.description === 'tortie.policy.nextHop') return (attrs as Record<symbol, unknown>)[s] as string | undefined;
-  }
-  return undefined;
 }

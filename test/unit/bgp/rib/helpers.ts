@@ -26,7 +26,7 @@ import {
 } from '../../../../src/bgp/wire/index.js';
 import { Rib, type FibChange, type RibOptions, type RibPeerInfo } from '../../../../src/bgp/rib/index.js';
 import { nextHopText } from '../../../../src/bgp/rib/addresses.js';
-import { ACCEPT_ALL_POLICY } from './policy-stub.js';
+import { ACCEPT_ALL_POLICY } from './policies.js';
 
 export const LOCAL_ASN = 65000;
 export const AS4 = wireFormat({ as4: true });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { ipv4FromString, Origin, wireFormat } from '../../../../src/bgp/wire/index.js';
 import { ebgpAttrs, IPV4_UNICAST, LOCAL_ASN, makeRib, peer, Receiver, send, update } from './helpers.js';
-import { functionPolicy, REJECT_ALL_POLICY } from './policy-stub.js';
+import { compilePolicy, functionPolicy, REJECT_ALL_POLICY } from './policies.js';
 
 const P = '10.1.0.0/24';
 const ip = (s: string) => ipv4FromString(s) as number;
@@ -218,6 +218,34 @@ describe('bgp/rib propagation rules', () => {
       ]);
       expect(pol.calls).to.equal(3);
       expect(rib.peerStats('192.0.2.1')).to.include({ received: 1, accepted: 0 });
+    });
+
+    it('compiled policies: import sets LOCAL_PREF and a next hop; export sets next hop self towards iBGP', () => {
+      const { rib } = makeRib();
+      const imp = compilePolicy('in', [
+        { match: { prefix: '10.1.0.0/16', length: { min: 16, max: 32 } }, set: { localPref: 300, nextHop: '203.0.113.9' }, action: 'accept' },
+        { action: 'accept' },
+      ], 'policies.in');
+      const exp = compilePolicy('out', [{ set: { nextHop: 'self' }, action: 'accept' }], 'policies.out');
+      rib.peerUp(peer('192.0.2.1', { peerAsn: 65001, importPolicy: imp }));
+      rib.peerUp(peer('192.0.2.2', { peerAsn: LOCAL_ASN, exportPolicy: exp }));
+      rib.peerUp(peer('192.0.2.3', { peerAsn: LOCAL_ASN }));
+      send(rib, '192.0.2.1', { prefixes: [P, '10.2.0.0/24'], attrs: ebgpAttrs(65001), nextHop: '192.0.2.1' });
+      rib.commit();
+      expect(rib.routes().map((r) => [r.prefix, r.localPref, r.nextHop])).to.deep.equal([
+        [P, 300, '203.0.113.9'],
+        ['10.2.0.0/24', 100, '192.0.2.1'],
+      ]);
+      const self = new Receiver().drain(rib, '192.0.2.2');
+      expect([...self.routes].map(([p, r]) => [p, r.nextHop, r.attrs.localPref])).to.deep.equal([
+        [P, '192.0.2.254', 300],
+        ['10.2.0.0/24', '192.0.2.254', 100],
+      ]);
+      const kept = new Receiver().drain(rib, '192.0.2.3');
+      expect([...kept.routes].map(([p, r]) => [p, r.nextHop])).to.deep.equal([
+        [P, '203.0.113.9'],
+        ['10.2.0.0/24', '192.0.2.1'],
+      ]);
     });
 
     it('export policy: a refused route is withdrawn from that peer; a MED it sets reaches eBGP', () => {

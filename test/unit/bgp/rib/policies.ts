@@ -1,22 +1,7 @@
-/**
- * Stand-ins for src/bgp/policy until it is committed: the same RoutePolicy contract, the
- * two built-ins, and a policy from a function for tests.
- */
+/** Policies for RIB tests: the policy module's built-ins, and a policy from a function. */
 import type { PolicyInput, PolicyVerdict, RoutePolicy } from '../../../../src/bgp/rib/index.js';
 
-export const ACCEPT_ALL_POLICY: RoutePolicy = {
-  name: 'accept-all',
-  acceptAllUnchanged: true,
-  rejectAll: false,
-  evaluate: (input) => ({ accept: true, attrs: input.attrs }),
-};
-
-export const REJECT_ALL_POLICY: RoutePolicy = {
-  name: 'reject-all',
-  acceptAllUnchanged: false,
-  rejectAll: true,
-  evaluate: () => ({ accept: false }),
-};
+export { ACCEPT_ALL_POLICY, REJECT_ALL_POLICY, compilePolicy } from '../../../../src/bgp/policy/index.js';
 
 /** A policy that runs `fn` per route (no fast path), counting its calls. */
 export function functionPolicy(name: string, fn: (input: PolicyInput) => PolicyVerdict): RoutePolicy & { calls: number } {
