@@ -521,6 +521,7 @@ export class Rib {
       if (rib.touched.length > 65536) rib.touched = new Int32Array(1024);
     }
     if (fib.count > 0 && this.onFibChanges !== null) this.onFibChanges(fib);
+    fib.clear(); // a big batch's arrays go now, not at the next commit
   }
 
   /** Compare the forwarding set of a prefix with what the FIB has, and record a change. */
