@@ -60,7 +60,7 @@ function timeoutFor(n: number): number {
   return 120_000 + n * 2; // 1M: 34 min cap; stalls are caught much earlier
 }
 
-const STALL_MS = 60_000;
+const STALL_MS = 30_000;
 
 export async function runTrial(o: TrialOptions): Promise<Measurement[]> {
   const scope = new NetnsScope();
