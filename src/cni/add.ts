@@ -7,9 +7,9 @@
 import { existsSync } from 'node:fs';
 import type { AssignedIp } from '../ipam/ipam.js';
 import { API_VERSION, type WorkloadEndpoint } from '../datastore/resources/types.js';
-import { configureContainer, createVeth, deleteHostVeth } from './dataplane.js';
+import { deleteHostVeth, wireContainer } from './dataplane.js';
 import { attachmentOf, nodeOf, toCniError, type AddStep, type Attachment, type CniDeps } from './context.js';
-import { GATEWAY_V4, GATEWAY_V6, HOST_VETH_MAC } from './names.js';
+import { containerMac, GATEWAY_V4, GATEWAY_V6, HOST_VETH_MAC } from './names.js';
 import { CniError, formatResult, type CniResult, type CniRequest } from './spec.js';
 import { CNI_ERRORS } from './versions.js';
 
@@ -36,28 +36,34 @@ export async function cniAdd(req: CniRequest, deps: CniDeps): Promise<CniResult>
     const ips = assigned.map((a) => a.ip);
     await step('ipam');
 
-    current = `veth ${at.hostVeth}`;
+    // The kernel work (one process start) and the endpoint write go on at the same time;
+    // both undos are registered first, and run only after both have settled.
+    current = `veth ${at.hostVeth} and ${at.ifName} in ${netns}`;
     let ours = true;
+    const mac = containerMac(at.containerId, at.ifName);
     undo.push({ what: `delete host veth ${at.hostVeth}`, run: async () => (ours ? deleteHostVeth(deps.hostNetns, at.hostVeth) : false) });
-    try {
-      await createVeth({ hostNs: deps.hostNetns, hostVeth: at.hostVeth, containerNs: netns, containerIf: at.ifName, mtu: req.config.mtu, ips });
-    } catch (err) {
-      if (/File exists/.test(String((err as Error).message))) {
-        // Someone's interface: ours to report, not to delete.
-        ours = false;
-        throw new CniError(CNI_ERRORS.DATAPLANE, `host interface ${at.hostVeth} or ${at.ifName} in ${netns} exists already (a leftover of an earlier container? run DEL for it)`, undefined, { cause: err });
-      }
-      throw err;
-    }
-    await step('veth');
-
-    current = `container interface ${at.ifName}`;
-    const { mac } = await configureContainer(netns, at.ifName, ips);
-    await step('container');
-
-    current = `WorkloadEndpoint ${at.namespace}/${at.endpointName}`;
     undo.push({ what: `delete WorkloadEndpoint ${at.endpointName}`, run: () => deleteEndpointOf(deps, at) });
-    await deps.store.apply(endpointDoc(at, node, ips, mac));
+    const kernel = (async () => {
+      try {
+        await wireContainer({ hostNs: deps.hostNetns, hostVeth: at.hostVeth, containerNs: netns, containerIf: at.ifName, containerMac: mac, mtu: req.config.mtu, ips });
+      } catch (err) {
+        if (/File exists/.test(String((err as Error).message))) {
+          // Someone's interface: ours to report, not to delete.
+          ours = false;
+          throw new CniError(CNI_ERRORS.DATAPLANE, `host interface ${at.hostVeth} or ${at.ifName} in ${netns} exists already (a leftover of an earlier container? run DEL for it)`, undefined, { cause: err });
+        }
+        throw err;
+      }
+      await step('veth');
+      await step('container');
+    })();
+    const endpoint = deps.store.apply(endpointDoc(at, node, ips, mac)).catch((err: unknown) => {
+      throw toCniError(err, `ADD ${at.containerId}: WorkloadEndpoint ${at.namespace}/${at.endpointName}`);
+    });
+    const [k, e] = await Promise.allSettled([kernel, endpoint]);
+    if (k.status === 'rejected') throw k.reason;
+    if (e.status === 'rejected') throw e.reason;
+    current = `WorkloadEndpoint ${at.namespace}/${at.endpointName}`;
     await step('endpoint');
 
     log?.info({ ips, hostVeth: at.hostVeth }, 'container added');

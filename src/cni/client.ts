@@ -96,7 +96,13 @@ export async function main(): Promise<number> {
     const env = cniEnv();
     const seen = peek(stdin);
     version = seen.cniVersion;
-    const socket = env.CNI_COMMAND === 'VERSION' ? null : chooseSocket(seen.nodeSocket, process.env);
+    if (env.CNI_COMMAND === 'VERSION') {
+      // Answered here: no daemon or datastore needed.
+      const cniVersion = version && (SUPPORTED_VERSIONS as readonly string[]).includes(version) ? version : LATEST_VERSION;
+      process.stdout.write(`${JSON.stringify({ cniVersion, supportedVersions: [...SUPPORTED_VERSIONS] })}\n`);
+      return 0;
+    }
+    const socket = chooseSocket(seen.nodeSocket, process.env);
     let viaDaemon: CniOutcome | null = null;
     if (socket) {
       try {

@@ -50,6 +50,8 @@ function checkNsPath(path: string): void {
 }
 
 export interface VethSpec {
+  /** MAC of the container end (default: the kernel's random one). */
+  containerMac?: string;
   /** Host namespace (undefined: the current one). */
   hostNs?: string;
   hostVeth: string;
@@ -62,9 +64,10 @@ export interface VethSpec {
 }
 
 const HOST_SCRIPT = `set -e
-h="$1"; c="$2"; cns="$3"; mtu="$4"; v6="$5"
+h="$1"; c="$2"; cns="$3"; mtu="$4"; v6="$5"; cmac="$6"; cbatch="$7"
 if [ -n "$mtu" ]; then m="mtu $mtu"; else m=""; fi
-ip link add "$h" $m address ${HOST_VETH_MAC} type veth peer name "$c" $m netns "$cns"
+if [ -n "$cmac" ]; then ca="address $cmac"; else ca=""; fi
+ip link add "$h" $m address ${HOST_VETH_MAC} type veth peer name "$c" $m $ca netns "$cns"
 echo 1 > "/proc/sys/net/ipv4/conf/$h/proxy_arp"
 echo 0 > "/proc/sys/net/ipv4/neigh/$h/proxy_delay"
 echo 1 > "/proc/sys/net/ipv4/conf/$h/forwarding"
@@ -73,6 +76,7 @@ if [ "$v6" = 1 ]; then
   echo 1 > "/proc/sys/net/ipv6/conf/$h/forwarding"
 fi
 ip -batch -
+if [ -n "$cbatch" ]; then printf '%s\n' "$cbatch" | nsenter --net="$cns" ip -batch -; fi
 `;
 
 function hostRouteLine(ip: string, dev: string): string {
@@ -87,13 +91,26 @@ function hostRouteLine(ip: string, dev: string): string {
  * host end may exist: the caller deletes it (deleteHostVeth) to undo.
  */
 export async function createVeth(spec: VethSpec): Promise<void> {
+  await hostScript(spec, []);
+}
+
+/**
+ * createVeth and configureContainer in one process start (the ADD fast path): the container
+ * end must have a MAC given (containerMac), since nothing is read back.
+ */
+export async function wireContainer(spec: VethSpec & { containerMac: string }): Promise<void> {
+  await hostScript(spec, containerLines(spec.containerIf, spec.ips));
+}
+
+async function hostScript(spec: VethSpec, containerBatch: string[]): Promise<void> {
   checkNsPath(spec.containerNs);
+  if (spec.containerMac !== undefined && !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(spec.containerMac)) throw new Error(`dataplane: "${spec.containerMac}" is not a MAC`);
   const v6 = spec.ips.some((ip) => checkIp(ip) === 6);
   const lines = [`link set ${spec.hostVeth} up`, ...spec.ips.map((ip) => hostRouteLine(ip, spec.hostVeth))];
   await shIn(
     netnsPathOf(spec.hostNs),
     HOST_SCRIPT,
-    [spec.hostVeth, spec.containerIf, spec.containerNs, spec.mtu === undefined ? '' : String(spec.mtu), v6 ? '1' : '0'],
+    [spec.hostVeth, spec.containerIf, spec.containerNs, spec.mtu === undefined ? '' : String(spec.mtu), v6 ? '1' : '0', spec.containerMac ?? '', containerBatch.join('\n')],
     lines.join('\n') + '\n',
   );
 }
@@ -110,6 +127,14 @@ export async function addHostRoutes(hostNs: string | undefined, hostVeth: string
  */
 export async function configureContainer(containerNs: string, ifName: string, ips: readonly string[]): Promise<{ mac: string }> {
   checkNsPath(containerNs);
+  const lines = containerLines(ifName, ips);
+  const out = await shIn(containerNs, 'set -e; ip -batch -; ip -j link show dev "$1"', [ifName], lines.join('\n') + '\n');
+  const link = (JSON.parse(out || '[]') as { address?: string }[])[0];
+  return { mac: link?.address ?? '' };
+}
+
+function containerLines(ifName: string, ips: readonly string[]): string[] {
+  if (!/^[A-Za-z0-9_.@-]{1,15}$/.test(ifName)) throw new Error(`dataplane: "${ifName}" is not an interface name we handle`);
   const lines = [`link set ${ifName} up`];
   let v4 = false;
   let v6 = false;
@@ -127,9 +152,7 @@ export async function configureContainer(containerNs: string, ifName: string, ip
     lines.push(`route add default via ${GATEWAY_V4} dev ${ifName} onlink`);
   }
   if (v6) lines.push(`route add ::/0 via ${GATEWAY_V6} dev ${ifName}`);
-  const out = await shIn(containerNs, 'set -e; ip -batch -; ip -j link show dev "$1"', [ifName], lines.join('\n') + '\n');
-  const link = (JSON.parse(out || '[]') as { address?: string }[])[0];
-  return { mac: link?.address ?? '' };
+  return lines;
 }
 
 /** Deletes the host end (which takes the container end along). True if it was there. */

@@ -38,6 +38,17 @@ export function hostVethName(key: string): string {
   return HOST_VETH_PREFIX + createHash('sha1').update(key).digest('hex').slice(0, HOST_VETH_HASH_CHARS);
 }
 
+/**
+ * The container interface's MAC: chosen by us (locally administered, from a hash of the
+ * attachment) rather than read back from the kernel, so ADD needs no extra round trip and
+ * the endpoint can be written while the kernel work runs.
+ */
+export function containerMac(containerId: string, ifName: string): string {
+  const h = createHash('sha1').update(`${containerId}/${ifName}`).digest();
+  h[0] = (h[0]! & 0xfe) | 0x02;
+  return [...h.subarray(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
 /** Calico escapes '-' as '--' in each part, so that the '-' between parts stays unambiguous. */
 function escapePart(part: string): string {
   return part.toLowerCase().replace(/[^a-z0-9.-]/g, '-').replace(/-/g, '--');
