@@ -74,7 +74,7 @@ export class Speaker {
     private readonly log: Logger,
   ) {
     this.routerId = parseRouterId(config.routerId);
-    this.rib = new Rib({ localAsn: config.asn, routerId: this.routerId });
+    this.rib = new Rib({ localAsn: config.asn, routerId: this.routerId, now: Date.now });
     const policies = compilePolicies(config.policies, 'policies');
     for (const pc of config.peers) {
       const ebgp = pc.asn !== config.asn;

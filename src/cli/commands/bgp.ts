@@ -120,10 +120,15 @@ export function peerTable(peers: PeerStatus[]): string {
 }
 
 export function routeTable(routes: RouteView[]): string {
-  const rows = routes.map((r) => {
-    const view = r as unknown as Record<string, unknown>;
-    const flags = `${view.best ? '*' : ' '}${view.stale ? 'S' : ''}`;
-    return [flags, String(view.prefix), String(view.nextHop ?? ''), String(view.asPath ?? ''), String(view.from ?? 'local')];
-  });
-  return renderTable(['', 'PREFIX', 'NEXT HOP', 'AS PATH', 'FROM'], rows);
+  const rows = routes.map((r) => [
+    `${r.best ? '*' : ' '}${r.ecmp ? '=' : ''}${r.stale ? 'S' : ''}`,
+    r.prefix,
+    r.nextHop ?? '',
+    r.asPath,
+    r.origin,
+    String(r.localPref),
+    r.communities.join(' '),
+    r.peer,
+  ]);
+  return renderTable(['', 'PREFIX', 'NEXT HOP', 'AS PATH', 'ORIGIN', 'LOCPRF', 'COMMUNITIES', 'FROM'], rows);
 }
