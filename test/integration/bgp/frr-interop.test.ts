@@ -99,20 +99,19 @@ describe('BGP interop with FRR', function () {
     expect((await s.routes()).some((x) => x.prefix === '10.102.0.0/24')).to.equal(true);
   });
 
-  it('iBGP, tortie passive: FRR connects and routes are exchanged', async () => {
-    const s = await speaker({
-      asn: FRR_AS,
-      peers: [tortiePeer(f.ipv4, { passive: true })],
-      originate: ['10.111.0.0/24'],
-    });
-    const r = await frr({ neighbors: [{ address: t.ipv4, asn: FRR_AS }], networks: ['10.112.0.0/24'] });
-    await r.waitForState(t.ipv4, 'Established');
-    const p = await s.waitForState(f.ipv4, 'Established');
-    expect(p.type).to.equal('ibgp');
-    const got = await waitFor(async () => (await r.routes('ipv4')).get('10.111.0.0/24'), { timeoutMs: 10_000, what: 'FRR to learn 10.111.0.0/24' });
-    expect(got.asPath).to.equal('');
-    await waitFor(async () => (await s.routes()).some((x) => x.prefix === '10.112.0.0/24'), { timeoutMs: 10_000, what: 'tortie to learn 10.112.0.0/24' });
-  });
+  for (const type of ['ibgp', 'ebgp'] as const) {
+    for (const role of ['active', 'passive'] as const) {
+      it(`${type} with tortie ${role}: the session comes up and a route crosses each way`, async () => {
+        const tortieAs = type === 'ibgp' ? FRR_AS : TORTIE_AS;
+        const r = await frr({ neighbors: [{ address: t.ipv4, asn: tortieAs, passive: role === 'active' }], networks: ['10.122.0.0/24'] });
+        const s = await speaker({ asn: tortieAs, peers: [tortiePeer(f.ipv4, { passive: role === 'passive' })], originate: ['10.121.0.0/24'] });
+        const p = await s.waitForState(f.ipv4, 'Established');
+        expect(p.type).to.equal(type);
+        await waitFor(async () => (await r.routes('ipv4')).has('10.121.0.0/24'), { timeoutMs: 10_000, what: 'FRR to learn 10.121.0.0/24' });
+        await waitFor(async () => (await s.routes()).some((x) => x.prefix === '10.122.0.0/24'), { timeoutMs: 10_000, what: 'tortie to learn 10.122.0.0/24' });
+      });
+    }
+  }
 
   it('hold timers: tortie drops a frozen FRR with a NOTIFICATION, and FRR drops a frozen tortie', async () => {
     const r = await frr({ neighbors: [{ address: t.ipv4, asn: TORTIE_AS, timers: { keepalive: 1, hold: 3 } }] });
