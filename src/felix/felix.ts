@@ -63,6 +63,8 @@ export interface FelixStatus {
   counts: { endpoints: number; policies: number; profiles: number; rules: number; chains: number; ipsets: number; routes: number; pending: number };
   /** Resources that could not be used (failed closed). */
   problems: string[];
+  /** Milliseconds per phase of the last apply (calc, ipsets, iptables, ...). */
+  lastTimings?: Record<string, number>;
   metricsPort?: number;
 }
 
@@ -215,8 +217,10 @@ class Felix implements FelixHandle {
       try {
         if (this.options.localBlocks) this.graph.setLocalBlocks(this.options.localBlocks());
         const desired = this.graph.desired();
+        const calcMs = performance.now() - t0;
         this.last = desired;
         report = await this.dataplane.apply(desired);
+        report.timings = { calc: Math.round(calcMs * 10) / 10, ...report.timings };
         this.record(desired, report, performance.now() - t0, revision);
       } catch (err) {
         this.fail(err, gen);
@@ -232,6 +236,7 @@ class Felix implements FelixHandle {
     this.failuresInRow = 0;
     this.st.applies++;
     this.st.lastApplyMs = ms;
+    this.st.lastTimings = report.timings;
     this.st.appliedRevision = Math.max(this.st.appliedRevision, revision);
     delete this.st.lastError;
     this.st.ready = true;

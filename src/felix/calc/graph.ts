@@ -392,8 +392,19 @@ export class CalcGraph {
       const fromWl: string[] = [];
       const usedPolicies = new Set<string>();
       const usedProfiles = new Set<string>();
+      // Endpoints with the same policies and profiles have the same chain contents: build once.
+      const built = new Map<string, string[]>();
       const endpointChain = (epKey: string, dir: Direction, host: boolean): string[] => {
         const p = plan.get(epKey)![dir];
+        const signature = `${dir} ${host} ${p.failed} ${p.policies.map((x) => x.key).join(',')} ${p.profiles.map((x) => x.name).join(',')}`;
+        let rules = built.get(signature);
+        if (rules === undefined) {
+          rules = buildEndpointChain(p, dir, host);
+          built.set(signature, rules);
+        }
+        return rules;
+      };
+      const buildEndpointChain = (p: { policies: PolicyInfo[]; profiles: ProfileInfo[]; failed: boolean }, dir: Direction, host: boolean): string[] => {
         const rules = ['-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT', '-m conntrack --ctstate INVALID -j DROP'];
         if (host) rules.push(`-j ${dir === 'ingress' ? CHAINS.failsafeIn : CHAINS.failsafeOut}`);
         rules.push(`-j MARK --set-xmark 0x0/${hex(MARK_MASK)}`);

@@ -34,6 +34,8 @@ export interface ApplyReport {
   routes: number;
   /** Routes and sysctls waiting for their interface. */
   pending: number;
+  /** Milliseconds per phase, for logs and benchmarks. */
+  timings: Record<string, number>;
 }
 
 export class Dataplane {
@@ -65,21 +67,31 @@ export class Dataplane {
   }
 
   async apply(desired: DesiredState): Promise<ApplyReport> {
+    const timings: Record<string, number> = {};
+    let t = performance.now();
+    const lap = (name: string) => {
+      const now = performance.now();
+      timings[name] = Math.round((now - t) * 10) / 10;
+      t = now;
+    };
     let wrote = (await this.ipsets.applyUpdates(desired.ipsets)) > 0;
-    const results = await Promise.all(
-      desired.tables.map((t) => this.table(t.family, t.table).apply(t)),
-    );
+    lap('ipsets');
+    const results = await Promise.all(desired.tables.map((x) => this.table(x.family, x.table).apply(x)));
+    lap('iptables');
     wrote = results.some(Boolean) || wrote;
     wrote = (await this.ipsets.applyDeletes(desired.ipsets)) > 0 || wrote;
+    lap('ipsetDeletes');
     wrote = (await this.sysctls.apply(desired.sysctls)) > 0 || wrote;
+    lap('sysctls');
     wrote = (await this.routes.apply(desired.routes)) > 0 || wrote;
+    lap('routes');
     let rules = 0;
     let chains = 0;
-    for (const t of desired.tables) {
-      const s = tableStats(t);
+    for (const x of desired.tables) {
+      const s = tableStats(x);
       rules += s.rules;
       chains += s.chains;
     }
-    return { wrote, rules, chains, ipsets: desired.ipsets.size, routes: desired.routes.size, pending: this.routes.pending + this.sysctls.pending };
+    return { wrote, rules, chains, ipsets: desired.ipsets.size, routes: desired.routes.size, pending: this.routes.pending + this.sysctls.pending, timings };
   }
 }

@@ -36,6 +36,8 @@ export interface TableStats {
 
 export class IptablesTable {
   private kernel: KernelTable | undefined;
+  /** The rendered lines of each chain as last planned: unchanged chains are not hashed again. */
+  private readonly rendered = new Map<string, { specs: string[]; lines: RuleLine[] }>();
 
   constructor(
     private readonly exec: HostExec,
@@ -63,7 +65,8 @@ export class IptablesTable {
   async apply(desired: DesiredTable): Promise<boolean> {
     const kernel = this.kernel ?? (await this.read());
     this.kernel = undefined; // until this apply is known to have worked
-    const { input, after } = plan(kernel, desired);
+    const { input, after } = plan(kernel, desired, (chain, specs) => this.render(chain, specs));
+    for (const chain of this.rendered.keys()) if (!desired.chains.has(chain)) this.rendered.delete(chain);
     if (input === null) {
       this.kernel = kernel;
       return false;
@@ -73,14 +76,24 @@ export class IptablesTable {
     this.kernel = after;
     return true;
   }
+
+  private render(chain: string, specs: string[]): RuleLine[] {
+    const cached = this.rendered.get(chain);
+    if (cached && (cached.specs === specs || (cached.specs.length === specs.length && cached.specs.every((s, i) => s === specs[i])))) return cached.lines;
+    const lines = specs.map((s) => ruleLine(chain, s));
+    this.rendered.set(chain, { specs, lines });
+    return lines;
+  }
 }
+
+type RuleLine = { hash: string; line: string };
 
 /** A rule's hash: of its chain and its text, so the same text in two chains differs. */
 export function ruleHash(chain: string, spec: string): string {
   return hashText(`${chain}\0${spec}`);
 }
 
-function ruleLine(chain: string, spec: string): { hash: string; line: string } {
+function ruleLine(chain: string, spec: string): RuleLine {
   const hash = ruleHash(chain, spec);
   return { hash, line: `-m comment --comment "${COMMENT_PREFIX}${hash}" ${spec}` };
 }
@@ -113,7 +126,7 @@ function sameList(a: readonly string[] | undefined, b: readonly string[]): boole
 }
 
 /** The restore input that turns `kernel` into `desired` (null: nothing to do), and the result. */
-function plan(kernel: KernelTable, desired: DesiredTable): { input: string | null; after: KernelTable } {
+function plan(kernel: KernelTable, desired: DesiredTable, render: (chain: string, specs: string[]) => RuleLine[]): { input: string | null; after: KernelTable } {
   const declare: string[] = [];
   const hookDeletes: string[] = [];
   const appends: string[] = [];
@@ -122,7 +135,7 @@ function plan(kernel: KernelTable, desired: DesiredTable): { input: string | nul
   const after: KernelTable = { ours: new Map(), others: new Map(kernel.others) };
 
   for (const [chain, specs] of desired.chains) {
-    const lines = specs.map((s) => ruleLine(chain, s));
+    const lines = render(chain, specs);
     const hashes = lines.map((l) => l.hash);
     after.ours.set(chain, hashes);
     if (sameList(kernel.ours.get(chain), hashes)) continue;

@@ -6,7 +6,8 @@
 import type { HostExec } from './exec.js';
 
 const WRITE = `for kv; do p="\${kv%%=*}"; v="\${kv#*=}"; { printf '%s\\n' "$v" > "/proc/sys/$p"; } 2>/dev/null || echo "FAIL $p"; done`;
-const READ = `for p; do v=$(cat "/proc/sys/$p" 2>/dev/null) || v='?'; printf '%s=%s\\n' "$p" "$v"; done`;
+// \`read\` is a shell builtin: no process per file (thousands of interfaces are read in one go).
+const READ = `for p; do v='?'; { read -r v < "/proc/sys/$p"; } 2>/dev/null; printf '%s=%s\\n' "$p" "$v"; done`;
 
 export class Sysctls {
   private applied = new Map<string, string>();
