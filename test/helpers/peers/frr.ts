@@ -41,6 +41,8 @@ export interface FrrOptions {
   networks?: string[];
   /** Lines added at the end of `router bgp`. */
   extraRouterConfig?: string[];
+  /** Top-level lines after `router bgp` (route-maps, prefix-lists). */
+  globalConfig?: string[];
 }
 
 export interface FrrRoute {
@@ -186,7 +188,7 @@ export function frrConfig(options: FrrOptions): string {
     lines.push(' exit-address-family');
   }
   lines.push(...(options.extraRouterConfig ?? []).map((l) => ` ${l}`));
-  lines.push('!');
+  lines.push('!', ...(options.globalConfig ?? []), '!');
   return `${lines.join('\n')}\n`;
 }
 
