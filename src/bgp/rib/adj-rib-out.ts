@@ -23,6 +23,9 @@ export class AdjRibOut {
   advertised = 0;
   /** End-of-RIB still owed after the initial table (RFC 4724 §2). */
   eorPending = true;
+  /** RFC 7313: a Beginning-of-RIB-Refresh to send before the queue, and the End after it. */
+  borrPending = false;
+  eorrPending = false;
 
   constructor(
     readonly family: FamilyKey,
@@ -44,12 +47,18 @@ export class AdjRibOut {
     this.queued = queued;
   }
 
-  /** Look at this prefix again before the next send. */
-  enqueue(pid: number): void {
+  /**
+   * Look at this prefix again before the next send. `force` (a route refresh): send it
+   * even if the peer has it like that already.
+   */
+  enqueue(pid: number, force = false): void {
     this.ensure(pid);
-    if (this.queued[pid] !== 0) return;
+    if (this.queued[pid] !== 0) {
+      if (force) this.queued[pid] = 2;
+      return;
+    }
     if (this.sent[pid] === 0) this.table.outRefs[pid]++;
-    this.queued[pid] = 1;
+    this.queued[pid] = force ? 2 : 1;
     if (this.qTail === this.queue.length) {
       if (this.qHead > this.queue.length >> 1) {
         this.queue.copyWithin(0, this.qHead, this.qTail);
@@ -62,6 +71,11 @@ export class AdjRibOut {
       }
     }
     this.queue[this.qTail++] = pid;
+  }
+
+  /** Whether a queued prefix must be sent even if unchanged (read before settle()). */
+  forced(pid: number): boolean {
+    return this.queued[pid] === 2;
   }
 
   /** The next queued prefix (it stays counted in outRefs until settle()), or -1. */

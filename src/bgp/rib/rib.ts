@@ -18,6 +18,7 @@ import { ipv4ToString } from '../wire/ip.js';
 import type { NlriList } from '../wire/nlri.js';
 import { wireFormat } from '../wire/session-format.js';
 import { encodeEndOfRib, type UpdateMessage } from '../wire/update.js';
+import { encodeRouteRefresh } from '../wire/route-refresh.js';
 import { policyNextHop, type PolicyInput, type PolicyPeer } from '../policy/index.js';
 import { addressBytes, addressSortKey, formatPrefix, ipv4Bytes, parsePrefix } from './addresses.js';
 import { AdjRibOut } from './adj-rib-out.js';
@@ -30,6 +31,8 @@ import { NONE, PrefixFlag, PrefixTable } from './prefix-table.js';
 import type { OriginateRoute, PeerStats, ReceiveResult, RibOptions, RibPeerInfo, RouteQuery, RouteView } from './types.js';
 import { packAnnounced, packWithdrawn } from './update-packer.js';
 
+/** How long routes marked stale by a BoRR wait for the EoRR (RFC 7313 §4 suggests a timer). */
+const ENHANCED_REFRESH_STALE_MS = 300_000;
 /** Peer index of locally originated routes. */
 const LOCAL = 0;
 /** Wire format used only to build interning keys of attribute sets a policy made. */
@@ -240,6 +243,88 @@ export class Rib {
     let advertised = 0;
     for (const out of slot.out) if (out) advertised += out.advertised;
     return { received: slot.received, accepted: slot.accepted, advertised, stale: slot.stale };
+  }
+
+  /**
+   * Route refresh (RFC 2918): send the peer the whole Adj-RIB-Out of `family` again, each
+   * prefix as it is now, even if the peer has it already. With `enhanced` (RFC 7313, both
+   * sides offered enhanced route refresh) it is framed by BoRR and EoRR, so that the peer
+   * can sweep what it no longer gets. Returns false when the peer does not have the family.
+   */
+  refreshPeer(id: string, family: FamilyKey, options: { enhanced?: boolean } = {}): boolean {
+    const slot = this.requirePeer(id);
+    const r = this.ribIndex(family);
+    const adj = r < 0 ? undefined : slot.out[r];
+    if (!slot.up || !adj) return false;
+    const { table } = this.ribs[r] as FamilyRib;
+    for (let pid = 0; pid < table.highWater; pid++) {
+      if (!table.isLive(pid)) continue;
+      if (table.best[pid] !== NONE || (adj.sent[pid] ?? 0) !== 0) adj.enqueue(pid, true);
+    }
+    if (options.enhanced === true) {
+      adj.borrPending = true;
+      adj.eorrPending = true;
+    }
+    return true;
+  }
+
+  /**
+   * New import/export policies for a peer (a configuration reload). Export takes effect at
+   * once: every prefix is looked at again for it, and only what changes is sent. Import
+   * applies to what the peer sends from now on: ask it for a route refresh.
+   */
+  setPolicies(id: string, policies: { importPolicy?: RibPeerInfo['importPolicy']; exportPolicy?: RibPeerInfo['exportPolicy'] }): void {
+    const slot = this.requirePeer(id);
+    const info = slot.info;
+    if (info === null) return;
+    if (policies.importPolicy !== undefined) info.importPolicy = policies.importPolicy;
+    if (policies.exportPolicy !== undefined && policies.exportPolicy !== info.exportPolicy) {
+      info.exportPolicy = policies.exportPolicy;
+      if (!slot.up) return;
+      for (let r = 0; r < this.ribs.length; r++) {
+        const adj = slot.out[r];
+        if (!adj) continue;
+        const { table } = this.ribs[r] as FamilyRib;
+        for (let pid = 0; pid < table.highWater; pid++) {
+          if (table.isLive(pid) && (table.best[pid] !== NONE || (adj.sent[pid] ?? 0) !== 0)) adj.enqueue(pid);
+        }
+      }
+    }
+  }
+
+  /**
+   * RFC 7313 receiving side: BoRR from the peer marks its paths of the family stale; what it
+   * re-sends before EoRR (receiveEndOfRefresh) is fresh again, the rest goes then.
+   */
+  receiveBeginningOfRefresh(id: string, family: FamilyKey): void {
+    const slot = this.requirePeer(id);
+    const r = this.ribIndex(family);
+    if (r < 0 || !slot.up) return;
+    this.markStale(this.ribs[r] as FamilyRib, slot);
+    // RFC 7313 §4: a peer that never sends EoRR must not keep stale routes forever.
+    if (slot.stale > 0 && slot.staleUntil < 0) slot.staleUntil = this.now() + ENHANCED_REFRESH_STALE_MS;
+  }
+
+  receiveEndOfRefresh(id: string, family: FamilyKey): void {
+    this.receiveEndOfRib(id, family);
+  }
+
+  /**
+   * Every prefix the FIB should hold now (the last commit's forwarding state), with its
+   * next hops: what a FIB repair reconciles against. One string per prefix: for timers, not
+   * for the hot path.
+   */
+  fibRoutes(): Map<string, readonly string[]> {
+    const out = new Map<string, readonly string[]>();
+    for (const rib of this.ribs) {
+      const t = rib.table;
+      for (let pid = 0; pid < t.highWater; pid++) {
+        const set = t.fibSet[pid] as number;
+        if (set === 0 || !t.isLive(pid)) continue;
+        out.set(formatPrefix(rib.afi, t.addrs, pid * t.words, t.lengths[pid] as number), this.nhSets.get(set).hops);
+      }
+    }
+    return out;
   }
 
   // ---------------------------------------------------------------- import
@@ -565,7 +650,7 @@ export class Rib {
     const slot = this.peers[this.peerIndex.get(id) ?? -1];
     if (slot === undefined || !slot.up) return false;
     if (slot.otherEor.length > 0) return true;
-    for (const out of slot.out) if (out && (out.pending > 0 || out.eorPending)) return true;
+    for (const out of slot.out) if (out && (out.pending > 0 || out.eorPending || out.borrPending || out.eorrPending)) return true;
     return false;
   }
 
@@ -578,12 +663,21 @@ export class Rib {
       const adj = slot.out[r];
       if (!adj) continue;
       const rib = this.ribs[r] as FamilyRib;
+      if (adj.borrPending) {
+        out.push(encodeRouteRefresh({ afi: familyAfi(adj.family), safi: familySafi(adj.family), subtype: 1 }));
+        adj.borrPending = false;
+      }
       while (budget > 0 && adj.pending > 0) budget -= this.drain(slot, rib, adj, budget, out);
       if (adj.pending === 0 && adj.eorPending && budget > 0) {
         const eor = encodeEndOfRib(adj.family);
         out.push(eor);
         budget -= eor.length;
         adj.eorPending = false;
+      }
+      if (adj.pending === 0 && adj.eorrPending && !adj.eorPending && budget > 0) {
+        out.push(encodeRouteRefresh({ afi: familyAfi(adj.family), safi: familySafi(adj.family), subtype: 2 }));
+        budget -= 23;
+        adj.eorrPending = false;
       }
     }
     if (budget > 0 && slot.otherEor.length > 0) {
@@ -623,7 +717,7 @@ export class Rib {
           memoOut = want;
         }
       }
-      if (want === (adj.sent[pid] as number)) {
+      if (want === (adj.sent[pid] as number) && (want === 0 || !adj.forced(pid))) {
         if (adj.settle(pid, want, this.outs)) this.maybeForget(rib, pid);
         continue;
       }
