@@ -674,13 +674,16 @@ export class KernelFib {
    * Reconciles against `desired()` every intervalMs (the first run at once), one run at a
    * time. Errors are logged, and the loop goes on.
    */
-  startRepairLoop(intervalMs: number, desired: () => ReadonlyMap<string, NextHopsInput>): void {
+  startRepairLoop(intervalMs: number, desired: () => ReadonlyMap<string, NextHopsInput>, onReport?: (report: FibReport) => void): void {
     if (this.repairTimer !== null || this.repairRunning !== null) throw new Error('KernelFib: the repair loop runs already');
     if (!(intervalMs > 0)) throw new FibInputError(`fib repair interval ${intervalMs}: must be more than 0 ms`);
     this.stopped = false;
     const tick = (): void => {
       this.repairTimer = null;
-      this.repairRunning = this.reconcile(desired())
+      // desired() is asked when the reconcile runs, not before it waits its turn: queued
+      // changes are dropped by reconcile, so the snapshot must be at least as new as they are.
+      this.repairRunning = this.serial(() => this.reconcileNow(desired()))
+        .then((report) => onReport?.(report))
         .catch((err: unknown) => this.log.error({ err }, 'kernel route repair failed'))
         .finally(() => {
           this.repairRunning = null;

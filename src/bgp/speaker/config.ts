@@ -23,6 +23,15 @@ export interface GracefulRestartConfig {
   restartTime: number;
 }
 
+export interface SpeakerGracefulRestart extends GracefulRestartConfig {
+  /**
+   * After a restart with kernel routes kept (fib.install), the longest we wait for
+   * End-of-RIB from every peer before sweeping stale kernel routes anyway, seconds
+   * (RFC 4724's selection deferral timer).
+   */
+  selectionDeferralTime: number;
+}
+
 export interface PeerConfig {
   /** Peer address; the peer's key everywhere (control API, logs). */
   address: string;
@@ -72,8 +81,19 @@ export interface SpeakerConfig {
   originate: OriginateConfig[];
   /** Named policies; their rule language belongs to the policy module, kept raw here. */
   policies: Record<string, unknown[]>;
-  fib: { install: boolean; table: number };
+  fib: {
+    install: boolean;
+    table: number;
+    /** How often the kernel table is read back and repaired (default 30 s, as BIRD's scan time order). */
+    repairIntervalMs: number;
+  };
   control: { socket: string };
+  /** Route reflector cluster id (RFC 4456), a dotted quad; default the router id. */
+  clusterId?: string;
+  /** ECMP: at most this many equal best paths go into the kernel as one multipath route (default 1). */
+  multipath: number;
+  /** Speaker-wide graceful restart (RFC 4724): peers' defaults and the restarting-side timer. */
+  gracefulRestart: SpeakerGracefulRestart;
   /**
    * RFC 8212: without an explicit import/export policy, routes from and to eBGP peers are
    * refused. `false` turns that off, like FRR's `no bgp ebgp-requires-policy`.
@@ -85,6 +105,8 @@ export const DEFAULT_CONTROL_SOCKET = '/run/tortie/bgp.sock';
 const DEFAULT_HOLD_TIME = 90;
 const DEFAULT_CONNECT_RETRY = 5;
 const DEFAULT_RESTART_TIME = 120;
+const DEFAULT_SELECTION_DEFERRAL = 120;
+const DEFAULT_REPAIR_INTERVAL_MS = 30_000;
 
 export class ConfigError extends UserError {
   constructor(source: string, detail: string) {
@@ -121,6 +143,7 @@ export function parseSpeakerConfig(text: string, source = 'config'): SpeakerConf
 export function checkSpeakerConfig(value: unknown): SpeakerConfig {
   const f = Fields.of(value ?? {}, '', [
     'asn', 'routerId', 'listen', 'holdTime', 'peers', 'originate', 'policies', 'fib', 'control', 'ebgpRequiresPolicy',
+    'clusterId', 'multipath', 'gracefulRestart',
   ]);
   const asn = checkAsn(f.required('asn'), 'asn');
   const routerId = f.requiredString('routerId', (s, p) => {
@@ -128,7 +151,10 @@ export function checkSpeakerConfig(value: unknown): SpeakerConfig {
   });
   const defaultHold = f.has('holdTime') ? checkHoldTime(f.raw('holdTime'), 'holdTime') : DEFAULT_HOLD_TIME;
   const policies = f.object('policies', checkPolicies) ?? {};
-  const peers = f.list('peers', (v, p) => checkPeer(v, p, defaultHold, policies)) ?? [];
+  const gracefulRestart: SpeakerGracefulRestart = f.has('gracefulRestart')
+    ? checkSpeakerGracefulRestart(f.raw('gracefulRestart'), 'gracefulRestart')
+    : { enabled: true, restartTime: DEFAULT_RESTART_TIME, selectionDeferralTime: DEFAULT_SELECTION_DEFERRAL };
+  const peers = f.list('peers', (v, p) => checkPeer(v, p, defaultHold, policies, gracefulRestart)) ?? [];
   const seen = new Set<string>();
   peers.forEach((peer, i) => {
     if (seen.has(peer.address)) fail(`peers[${i}].address`, `${peer.address} is listed twice`);
@@ -142,14 +168,33 @@ export function checkSpeakerConfig(value: unknown): SpeakerConfig {
     originate: f.list('originate', checkOriginate) ?? [],
     policies,
     fib: f.object('fib', (v, p) => {
-      const g = Fields.of(v, p, ['install', 'table']);
-      return { install: g.bool('install') ?? false, table: g.int('table', 1, 0xfffffffe) ?? 254 };
-    }) ?? { install: false, table: 254 },
+      const g = Fields.of(v, p, ['install', 'table', 'repairIntervalMs']);
+      return {
+        install: g.bool('install') ?? false,
+        table: g.int('table', 1, 0xfffffffe) ?? 254,
+        repairIntervalMs: g.int('repairIntervalMs', 100, 86_400_000) ?? DEFAULT_REPAIR_INTERVAL_MS,
+      };
+    }) ?? { install: false, table: 254, repairIntervalMs: DEFAULT_REPAIR_INTERVAL_MS },
     control: f.object('control', (v, p) => {
       const g = Fields.of(v, p, ['socket']);
       return { socket: g.string('socket') ?? DEFAULT_CONTROL_SOCKET };
     }) ?? { socket: DEFAULT_CONTROL_SOCKET },
     ebgpRequiresPolicy: f.bool('ebgpRequiresPolicy') ?? true,
+    clusterId: f.string('clusterId', (s, p) => {
+      if (!isIPv4(s) || s === '0.0.0.0') fail(p, `${show(s)} is not a cluster id (a non-zero dotted quad)`);
+    }),
+    multipath: f.int('multipath', 1, 64) ?? 1,
+    gracefulRestart,
+  };
+}
+
+function checkSpeakerGracefulRestart(v: unknown, path: string): SpeakerGracefulRestart {
+  if (typeof v === 'boolean') return { enabled: v, restartTime: DEFAULT_RESTART_TIME, selectionDeferralTime: DEFAULT_SELECTION_DEFERRAL };
+  const f = Fields.of(v, path, ['enabled', 'restartTime', 'selectionDeferralTime']);
+  return {
+    enabled: f.bool('enabled') ?? true,
+    restartTime: f.int('restartTime', 0, 4095) ?? DEFAULT_RESTART_TIME,
+    selectionDeferralTime: f.int('selectionDeferralTime', 1, 3600) ?? DEFAULT_SELECTION_DEFERRAL,
   };
 }
 
@@ -185,7 +230,7 @@ function checkPolicyRef(v: unknown, path: string, policies: Record<string, unkno
   return name;
 }
 
-function checkPeer(v: unknown, path: string, defaultHold: number, policies: Record<string, unknown[]>): PeerConfig {
+function checkPeer(v: unknown, path: string, defaultHold: number, policies: Record<string, unknown[]>, gr: GracefulRestartConfig): PeerConfig {
   const f = Fields.of(v, path, [
     'address', 'port', 'asn', 'passive', 'holdTime', 'keepaliveTime', 'connectRetryTime', 'password', 'ttlSecurity',
     'families', 'routeReflectorClient', 'routeServerClient', 'addPaths', 'gracefulRestart', 'import', 'export',
@@ -219,7 +264,7 @@ function checkPeer(v: unknown, path: string, defaultHold: number, policies: Reco
     routeReflectorClient: f.bool('routeReflectorClient') ?? false,
     routeServerClient: f.bool('routeServerClient') ?? false,
     addPaths: f.oneOf('addPaths', ['none', 'receive', 'send', 'both'] as const) ?? 'none',
-    gracefulRestart: f.has('gracefulRestart') ? checkGracefulRestart(f.raw('gracefulRestart'), f.at('gracefulRestart')) : { enabled: true, restartTime: DEFAULT_RESTART_TIME },
+    gracefulRestart: f.has('gracefulRestart') ? checkGracefulRestart(f.raw('gracefulRestart'), f.at('gracefulRestart'), gr) : { enabled: gr.enabled, restartTime: gr.restartTime },
     import: f.has('import') ? checkPolicyRef(f.raw('import'), f.at('import'), policies) : undefined,
     export: f.has('export') ? checkPolicyRef(f.raw('export'), f.at('export'), policies) : undefined,
     localAddress: f.string('localAddress', checkAddress),
@@ -228,10 +273,10 @@ function checkPeer(v: unknown, path: string, defaultHold: number, policies: Reco
   };
 }
 
-function checkGracefulRestart(v: unknown, path: string): GracefulRestartConfig {
-  if (typeof v === 'boolean') return { enabled: v, restartTime: DEFAULT_RESTART_TIME };
+function checkGracefulRestart(v: unknown, path: string, defaults: GracefulRestartConfig): GracefulRestartConfig {
+  if (typeof v === 'boolean') return { enabled: v, restartTime: defaults.restartTime };
   const f = Fields.of(v, path, ['enabled', 'restartTime']);
-  return { enabled: f.bool('enabled') ?? true, restartTime: f.int('restartTime', 0, 4095) ?? DEFAULT_RESTART_TIME };
+  return { enabled: f.bool('enabled') ?? true, restartTime: f.int('restartTime', 0, 4095) ?? defaults.restartTime };
 }
 
 function checkPrefix(s: string, path: string): string {

@@ -20,9 +20,17 @@ export async function runSpeakerDaemon(configFile: string, options: { socket?: s
   const config = loadSpeakerConfig(configFile);
   const log = logger('bgp', { asn: config.asn, routerId: config.routerId });
   const speaker = new Speaker(config, log);
+  /** Reads the config file again and applies what can change without a restart. */
+  const reload = (why: string) => {
+    const next = loadSpeakerConfig(configFile);
+    log.info({ why }, 'reloading the configuration');
+    return speaker.reload(next);
+  };
   const socketPath = options.socket ?? config.control.socket;
   const control = await serveControl(socketPath, {
     'GET /peers': () => speaker.peerStatus(),
+    'GET /fib': () => speaker.fibStatus(),
+    'POST /reload': () => reload('control API'),
     'GET /routes': (_body, q) =>
       speaker.routes({
         prefix: q.get('prefix') ?? undefined,
@@ -61,11 +69,21 @@ export async function runSpeakerDaemon(configFile: string, options: { socket?: s
       resolveDone();
     })());
   const onSignal = (signal: NodeJS.Signals) => void shutdown(`tortie received ${signal}`);
+  const onHup = () => {
+    try {
+      reload('SIGHUP');
+    } catch (err) {
+      // A bad file must not take the running speaker down: keep the old configuration.
+      log.error({ err: err instanceof UserError ? err.message : err }, 'reload failed; the running configuration stays');
+    }
+  };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  process.on('SIGHUP', onHup);
   void done.then(() => {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    process.off('SIGHUP', onHup);
   });
   return { speaker, done, shutdown };
 }

@@ -36,7 +36,7 @@ describe('speaker config', () => {
     expect(c.peers[2]!.families).to.deep.equal(['ipv6']);
     expect(c.peers[0]!.families).to.deep.equal(['ipv4']);
     expect(c.originate[1]).to.deep.equal({ prefix: '10.2.0.0/24', communities: ['65000:1', 'no-export'], localPref: 200, nextHop: undefined, med: undefined });
-    expect(c.fib).to.deep.equal({ install: true, table: 100 });
+    expect(c.fib).to.deep.equal({ install: true, table: 100, repairIntervalMs: 30_000 });
     expect(c.control.socket).to.equal('/tmp/x.sock');
     expect(c.ebgpRequiresPolicy).to.equal(true);
   });
@@ -46,7 +46,24 @@ describe('speaker config', () => {
     expect(c.listen).to.deep.equal({ address: '0.0.0.0', port: 179 });
     expect(c.peers).to.deep.equal([]);
     expect(c.control.socket).to.equal('/run/tortie/bgp.sock');
-    expect(c.fib).to.deep.equal({ install: false, table: 254 });
+    expect(c.fib).to.deep.equal({ install: false, table: 254, repairIntervalMs: 30_000 });
+    expect(c.multipath).to.equal(1);
+    expect(c.clusterId).to.equal(undefined);
+    expect(c.gracefulRestart).to.deep.equal({ enabled: true, restartTime: 120, selectionDeferralTime: 120 });
+  });
+
+  it('takes speaker-wide graceful restart as the peers\' default, multipath and a cluster id', () => {
+    const c = parseSpeakerConfig([
+      'asn: 64512', 'routerId: 10.0.0.1', 'clusterId: 10.0.0.100', 'multipath: 4',
+      'gracefulRestart: { restartTime: 30, selectionDeferralTime: 10 }',
+      'peers:', '  - { address: 10.0.0.2, asn: 64512 }', '  - { address: 10.0.0.3, asn: 64512, gracefulRestart: false }',
+    ].join('\n'));
+    expect(c.clusterId).to.equal('10.0.0.100');
+    expect(c.multipath).to.equal(4);
+    expect(c.peers[0]!.gracefulRestart).to.deep.equal({ enabled: true, restartTime: 30 });
+    expect(c.peers[1]!.gracefulRestart).to.deep.equal({ enabled: false, restartTime: 30 });
+    expect(() => parseSpeakerConfig('asn: 1\nrouterId: 10.0.0.1\nmultipath: 0\n')).to.throw(/multipath/);
+    expect(() => parseSpeakerConfig('asn: 1\nrouterId: 10.0.0.1\nclusterId: x\n')).to.throw(/clusterId: "x" is not a cluster id/);
   });
 
   it('turns listening off with port 0', () => {
