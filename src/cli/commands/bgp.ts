@@ -119,9 +119,11 @@ export function peerTable(peers: PeerStatus[]): string {
   return renderTable(['PEER', 'AS', 'TYPE', 'STATE', 'SINCE', 'ACCEPTED/ADVERTISED', 'INFO'], rows);
 }
 
+/** Like FRR's table: `*` best, `=` another path of the multipath set, `S` stale; best first. */
 export function routeTable(routes: RouteView[]): string {
-  const rows = routes.map((r) => [
-    `${r.best ? '*' : ' '}${r.ecmp ? '=' : ''}${r.stale ? 'S' : ''}`,
+  const order = [...routes].sort((x, y) => (x.prefix === y.prefix ? Number(y.best) - Number(x.best) : 0));
+  const rows = order.map((r) => [
+    `${r.best ? '*' : r.ecmp ? '=' : ' '}${r.stale ? 'S' : ''}`,
     r.prefix,
     r.nextHop ?? '',
     r.asPath,
