@@ -121,7 +121,9 @@ export function peerTable(peers: PeerStatus[]): string {
 
 /** Like FRR's table: `*` best, `=` another path of the multipath set, `S` stale; best first. */
 export function routeTable(routes: RouteView[]): string {
-  const order = [...routes].sort((x, y) => (x.prefix === y.prefix ? Number(y.best) - Number(x.best) : 0));
+  const byPrefix = new Map<string, RouteView[]>();
+  for (const r of routes) byPrefix.set(r.prefix, [...(byPrefix.get(r.prefix) ?? []), r]);
+  const order = [...byPrefix.values()].flatMap((paths) => paths.sort((x, y) => Number(y.best) - Number(x.best)));
   const rows = order.map((r) => [
     `${r.best ? '*' : r.ecmp ? '=' : ' '}${r.stale ? 'S' : ''}`,
     r.prefix,
