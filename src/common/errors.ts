@@ -53,3 +53,14 @@ export class UnavailableError extends UserError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** A field of an input (a resource, a config file, a policy) is wrong. `path` is the field path, e.g. `spec.ingress[0].action`. */
+export class ValidationError extends UserError {
+  constructor(
+    readonly path: string,
+    readonly detail: string,
+  ) {
+    super(path ? `${path}: ${detail}` : detail);
+    this.name = 'ValidationError';
+  }
+}

@@ -6,7 +6,7 @@
 import { AsPathSegmentType } from '../wire/constants.js';
 import { asPathLength } from '../wire/attributes/as-path.js';
 import type { AsPathSegment, PathAttributes } from '../wire/attributes/types.js';
-import { fail, show } from '../../datastore/resources/fields.js';
+import { fail, show } from '../../common/fields.js';
 import type { Modifier, Predicate } from './types.js';
 
 const EMPTY_PATH: readonly AsPathSegment[] = Object.freeze([]);

@@ -16,7 +16,7 @@
  * Not supported (refused with a message, never silently ignored): `priority` and the
  * `setPriority` operation, which act on kernel route metrics rather than BGP.
  */
-import { checkInt, checkList, checkOneOf, checkString, fail, Fields, join, show } from '../../datastore/resources/fields.js';
+import { checkInt, checkList, checkOneOf, checkString, fail, Fields, join, show } from '../../common/fields.js';
 import { Afi } from '../wire/constants.js';
 import { asPathStartsWith, prependAsns } from './aspath.js';
 import { communityValue, editCommunities, editLargeCommunities, hasAnyCommunity, hasAnyLargeCommunity, largeCommunityValue, parseCommunity, parseLargeCommunity } from './community.js';

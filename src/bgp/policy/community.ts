@@ -4,7 +4,7 @@
  * lists (add / remove / replace) without touching the input's arrays.
  */
 import type { LargeCommunity, PathAttributes } from '../wire/attributes/types.js';
-import { fail, show } from '../../datastore/resources/fields.js';
+import { fail, show } from '../../common/fields.js';
 import type { Modifier, Predicate } from './types.js';
 
 /** Well-known communities by the names FRR and BIRD users write. */

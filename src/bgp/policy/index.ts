@@ -53,7 +53,7 @@
  * the same output object, so a set of routes sharing attributes keeps sharing them.
  */
 import { UserError } from '../../common/errors.js';
-import { fail, join, show } from '../../datastore/resources/fields.js';
+import { fail, join, show } from '../../common/fields.js';
 import { RuleListPolicy } from './engine.js';
 import { compileRules } from './rules.js';
 import type { RoutePolicy } from './types.js';

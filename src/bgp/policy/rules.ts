@@ -5,7 +5,7 @@
  * `policies.from-tor[2].match.prefix: "10.0.0.0/33" is not a prefix (...)`.
  */
 import { Afi, Origin } from '../wire/constants.js';
-import { checkInt, checkList, checkOneOf, fail, Fields, join, show } from '../../datastore/resources/fields.js';
+import { checkInt, checkList, checkOneOf, fail, Fields, join, show } from '../../common/fields.js';
 import { asPathContains, asPathLengthIn, asPathMatches, asPathOriginatedBy, asPathStartsWith, compileAsPathRegex, prependAsns } from './aspath.js';
 import {
   communityValue, editCommunities, editLargeCommunities, hasAnyCommunity, hasAnyLargeCommunity,

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { parseDocument } from 'yaml';
 import { UserError } from '../../common/errors.js';
-import { checkInt, checkList, checkString, fail, Fields, show } from '../../datastore/resources/fields.js';
+import { checkInt, checkList, checkString, fail, Fields, show } from '../../common/fields.js';
 
 export type FamilyName = 'ipv4' | 'ipv6';
 export type AddPathMode = 'none' | 'receive' | 'send' | 'both';

@@ -3,7 +3,7 @@
  * ports, protocols, AS numbers, durations. Each one throws a ValidationError naming `path`,
  * or returns the value in canonical form.
  */
-import { fail, show } from './fields.js';
+import { fail, show } from '../../common/fields.js';
 import { ipVersion, parseCidr, parseNet, type IPVersion } from './net.js';
 import { validateSelector } from './selector.js';
 

@@ -3,18 +3,9 @@
  * with it; a ResourceError adds which document of a batch and which resource it was, so that
  * the CLI can prefix the file name and print one line.
  */
-import { UserError } from '../../common/errors.js';
+import { UserError, ValidationError } from '../../common/errors.js';
 
-/** A field of a resource is wrong. `path` is the field path, e.g. `spec.ingress[0].action`. */
-export class ValidationError extends UserError {
-  constructor(
-    readonly path: string,
-    readonly detail: string,
-  ) {
-    super(path ? `${path}: ${detail}` : detail);
-    this.name = 'ValidationError';
-  }
-}
+export { ValidationError };
 
 /** Who a document says it is, as far as it could be read: for messages. */
 export interface ResourceIdentity {

@@ -20,7 +20,7 @@ import type { KV, KVPair, TxnOp } from '../kv.js';
 import { checkPoolImmutable, checkPoolOverlap } from './cross.js';
 import { describeIdentity, ResourceError, ValidationError, type ResourceIdentity } from './errors.js';
 import { checkName, checkNamespace } from './checks.js';
-import { Fields, fail } from './fields.js';
+import { Fields, fail } from '../../common/fields.js';
 import { kindPrefix, resourceKey } from './keys.js';
 import { DEFAULT_NAMESPACE, kindFromDocument, kindInfo, KIND_NAMES } from './kinds.js';
 import { identityOf, validateResource } from './validate.js';

@@ -4,7 +4,7 @@
  */
 import { checkLabelKey, checkLabelValue, checkName, checkNamespace } from './checks.js';
 import { ValidationError, type ResourceIdentity } from './errors.js';
-import { fail, Fields, show } from './fields.js';
+import { fail, Fields, show } from '../../common/fields.js';
 import { DEFAULT_NAMESPACE, KIND_NAMES, kindFromDocument } from './kinds.js';
 import { validateBGPConfigurationSpec } from './specs/bgpconfig.js';
 import { validateBGPPeerSpec } from './specs/bgppeer.js';

@@ -3,7 +3,7 @@
  * of them for one node (Calico's convention).
  */
 import { checkASNumber, checkCidr, checkDuration, checkName } from '../checks.js';
-import { checkList, checkString, dropUndefined, fail, Fields } from '../fields.js';
+import { checkList, checkString, dropUndefined, fail, Fields } from '../../../common/fields.js';
 import type { BGPConfigurationSpec, CidrBlock, Community } from '../types.js';
 import { checkBGPPassword } from './password.js';
 

@@ -1,6 +1,6 @@
 /** BGPPeer: who the nodes (all, one, or a selection) peer with: an address or other nodes. */
 import { checkASNumber, checkDuration, checkIP, checkIPPort, checkName, checkSelector } from '../checks.js';
-import { checkString, dropUndefined, fail, Fields } from '../fields.js';
+import { checkString, dropUndefined, fail, Fields } from '../../../common/fields.js';
 import type { BGPPeerSpec } from '../types.js';
 import { checkBGPPassword } from './password.js';
 

@@ -1,6 +1,6 @@
 /** HostEndpoint (a host's own interface) and WorkloadEndpoint (a container's interface). */
 import { checkIP, checkLabelKey, checkMAC, checkName, checkNet, checkProtocol, protocolHasPorts } from '../checks.js';
-import { checkString, dropUndefined, fail, Fields } from '../fields.js';
+import { checkString, dropUndefined, fail, Fields } from '../../../common/fields.js';
 import type { EndpointPort, HostEndpointSpec, WorkloadEndpointPort, WorkloadEndpointSpec } from '../types.js';
 
 /** A Linux interface name: 1-15 bytes, no '/', no whitespace, not "." or "..". */

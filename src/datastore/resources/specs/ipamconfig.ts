@@ -1,5 +1,5 @@
 /** IPAMConfiguration: cluster-wide IPAM settings; Calico only reads the one named `default`. */
-import { Fields } from '../fields.js';
+import { Fields } from '../../../common/fields.js';
 import type { IPAMConfigurationSpec } from '../types.js';
 
 export function validateIPAMConfigurationSpec(value: unknown, path: string): IPAMConfigurationSpec {

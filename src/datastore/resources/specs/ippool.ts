@@ -1,6 +1,6 @@
 /** IPPool: a range workload addresses come from, handed out in blocks of `blockSize`. */
 import { checkCidr, checkSelector } from '../checks.js';
-import { fail, Fields, checkOneOf } from '../fields.js';
+import { fail, Fields, checkOneOf } from '../../../common/fields.js';
 import { parseCidr } from '../net.js';
 import type { EncapMode, IPPoolAllowedUse, IPPoolSpec } from '../types.js';
 

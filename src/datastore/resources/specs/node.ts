@@ -1,6 +1,6 @@
 /** Node: one host running `tortie node`, with its BGP addresses and AS. */
 import { checkASNumber, checkIP, checkIPWithPrefix, checkMAC } from '../checks.js';
-import { dropUndefined, Fields } from '../fields.js';
+import { dropUndefined, Fields } from '../../../common/fields.js';
 import type { NodeSpec } from '../types.js';
 
 export function validateNodeSpec(value: unknown, path: string): NodeSpec {

@@ -1,6 +1,6 @@
 /** BGP passwords: Calico's `{secretKeyRef: {name, key}}`, or (tortie) the password as a string. */
 import { checkName } from '../checks.js';
-import { Fields, show, fail } from '../fields.js';
+import { Fields, show, fail } from '../../../common/fields.js';
 import type { BGPPassword } from '../types.js';
 
 export function checkBGPPassword(value: unknown, path: string): BGPPassword {

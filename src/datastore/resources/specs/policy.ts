@@ -4,7 +4,7 @@
  * Egress if both are, else Ingress.
  */
 import { checkName, checkSelector } from '../checks.js';
-import { checkString, dropUndefined, fail, Fields } from '../fields.js';
+import { checkString, dropUndefined, fail, Fields } from '../../../common/fields.js';
 import type { GlobalNetworkPolicySpec, NetworkPolicySpec, PolicyType } from '../types.js';
 import { checkRules } from './rules.js';
 

@@ -1,5 +1,5 @@
 /** Profile: rules and labels shared by the endpoints that list it (e.g. a namespace's). */
-import { dropUndefined, Fields } from '../fields.js';
+import { dropUndefined, Fields } from '../../../common/fields.js';
 import type { ProfileSpec } from '../types.js';
 import { checkLabels, checkRules } from './rules.js';
 

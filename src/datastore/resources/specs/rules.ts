@@ -5,7 +5,7 @@
  * ipVersion must agree with the nets and ICMP version given.
  */
 import { checkLabelKey, checkLabelValue, checkNet, checkPort, checkProtocol, checkSelector, protocolHasPorts } from '../checks.js';
-import { checkList, checkString, dropUndefined, fail, Fields } from '../fields.js';
+import { checkList, checkString, dropUndefined, fail, Fields } from '../../../common/fields.js';
 import { parseNet } from '../net.js';
 import type { EntityRule, ICMPFields, Protocol, Rule, RuleAction } from '../types.js';
 
