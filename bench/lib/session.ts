@@ -179,7 +179,7 @@ export class ProbeSession {
           }
           break;
         case 'notification':
-          emit({ event: 'notification-received', t: nowMs(), what: describeNotification(m.notification) });
+          emit({ event: 'notification-received', t: nowMs(), what: describeNotification(m.notification.code, m.notification.subcode, m.notification.data) });
           this.socket.destroy();
           return;
         case 'route-refresh':

@@ -24,5 +24,6 @@ export { decodeAsPath, encodeAsPath, asPathLength, asPathEncodingLength, mergeAs
 export * from './update.js';
 export * from './pack.js';
 export * from './notification.js';
+export * from './notification-text.js';
 export * from './route-refresh.js';
 export * from './message.js';

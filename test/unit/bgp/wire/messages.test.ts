@@ -37,14 +37,14 @@ describe('bgp/wire NOTIFICATION, ROUTE-REFRESH, NLRI, addresses', () => {
     const v = loadGoldenVectors().find((g) => g.note.includes('RFC 9003'))!;
     const r = decodeNotification(v.message);
     expect(r.ok && shutdownMessage(r.value)).to.equal('maintenance window');
-    expect(r.ok && describeNotification(r.value)).to.equal('Cease/Administrative Shutdown: "maintenance window"');
+    expect(r.ok && describeNotification(r.value.code, r.value.subcode, r.value.data)).to.equal('Cease / Administrative Shutdown: "maintenance window"');
     expect(encodeNotification(ceaseWithMessage(2, 'maintenance window')).equals(v.message)).to.equal(true);
     const long = ceaseWithMessage(4, 'é'.repeat(200)); // 400 bytes of UTF-8
     expect(long.data[0]).to.equal(254);
     expect(shutdownMessage(long)).to.equal('é'.repeat(127));
     // A length octet past the data is no message, not a crash.
     expect(shutdownMessage({ code: 6, subcode: 2, data: Buffer.from([9, 0x61]) })).to.equal(null);
-    expect(describeNotification({ code: 2, subcode: 2, data: Buffer.alloc(0) })).to.equal('OPEN Message Error/Bad Peer AS');
+    expect(describeNotification(2, 2, Buffer.alloc(0))).to.equal('OPEN Message Error / Bad Peer AS');
   });
 
   it('round-trips ROUTE-REFRESH with RFC 7313 subtypes and reports a bad length as 7/1', () => {
