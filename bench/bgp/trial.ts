@@ -16,7 +16,7 @@ import { NetnsScope } from '../../src/kernel/index.js';
 import { nowMs } from '../lib/clock.js';
 import { countRoutes, mainTablePrefixes } from '../lib/fib.js';
 import { ProbeFailed, startInjector, startMonitor, waitUntil, type Probe } from '../lib/probes.js';
-import { cpuSeconds, peakRssBytes, sumOf } from '../lib/procstat.js';
+import { cpuSeconds, sumOf, treeCost } from '../lib/procstat.js';
 import { ADDR, ASN, PREFIX_BASE, targetTopology } from '../lib/topology.js';
 import type { RunningTarget, Target } from './targets/index.js';
 
@@ -156,7 +156,7 @@ async function scenarioOnce(
 ): Promise<ScenarioNumbers> {
   const phase = scenario === 'withdraw' ? 'withdraw' : 'announce';
   const pids = tgt.pids();
-  const cpu0 = sumOf(pids, cpuSeconds);
+  const cost0 = treeCost(pids);
   const mark = monitor.events.length;
   injector.order();
   const timeoutMs = timeoutFor(o.n);
@@ -169,8 +169,11 @@ async function scenarioOnce(
   // Progress: the monitor's counts, the FIB count, or the target still burning CPU.
   const fibPoll = scenario === 'fib' ? new FibPoller(netPid, fibBaseline, o.n) : null;
   const progress = () => `${counts()}/${fibPoll?.count ?? 0}/${(sumOf(pids, cpuSeconds) ?? 0).toFixed(1)}`;
+  let lastLine = -3000;
   const tick = (ms: number) => {
-    if (ms < 2000) return;
+    // A line at 2 s, then every 5 s: enough to see a slow target move, not a flood.
+    if (ms < 2000 || ms - lastLine < 5000) return;
+    lastLine = ms;
     const what = fibPoll ? `${fibPoll.count.toLocaleString('en')} in FIB, ` : '';
     o.log(`  ${label}: ${what}${counts().toLocaleString('en')}/${o.n.toLocaleString('en')} ${phase === 'announce' ? 'present' : 'withdrawn'} at the monitor, ${(ms / 1000).toFixed(0)} s`);
   };
@@ -187,13 +190,12 @@ async function scenarioOnce(
     const mon = monitor.find('all-present', mark);
     if (mon) monitorSeconds = (mon.t - (sent.tFirst as number)) / 1000;
   }
-  const cpu1 = sumOf(pids, cpuSeconds);
-  const rss = sumOf(pids, peakRssBytes);
+  const cost1 = treeCost(pids);
   const first = monitor.find('first-route', mark);
   const out: ScenarioNumbers = {
     seconds: (seenT - (sent.tFirst as number)) / 1000,
-    peakRssBytes: rss,
-    cpuSeconds: cpu0 === null || cpu1 === null ? null : cpu1 - cpu0,
+    peakRssBytes: cost1?.peakRssBytes ?? null,
+    cpuSeconds: cost0 === null || cost1 === null ? null : cost1.cpuSeconds - cost0.cpuSeconds,
     injectorWriteSeconds: ((sent.tLast as number) - (sent.tFirst as number)) / 1000,
   };
   if (first && phase === 'announce') out.firstRouteSeconds = (first.t - (sent.tFirst as number)) / 1000;

@@ -4,7 +4,7 @@
  * is gone reads as null.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 let clkTck: number | undefined;
 
@@ -64,4 +64,68 @@ export function sumOf(pids: readonly number[], read: (pid: number) => number | n
     total += v;
   }
   return total;
+}
+
+/** utime + stime + cutime + cstime: the process and the children it has already reaped. */
+export function cpuSecondsWithReaped(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / clockTicks();
+  } catch {
+    return null;
+  }
+}
+
+/** The given pids and all their live descendants (a daemon's helpers, e.g. an `ip -batch`). */
+export function processTree(roots: readonly number[]): number[] {
+  const children = new Map<number, number[]>();
+  let entries: string[] = [];
+  try {
+    entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
+  } catch {
+    return [...roots];
+  }
+  for (const e of entries) {
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const list = children.get(ppid) ?? [];
+      list.push(Number(e));
+      children.set(ppid, list);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const out: number[] = [];
+  const todo = [...roots];
+  while (todo.length > 0) {
+    const p = todo.pop()!;
+    if (out.includes(p)) continue;
+    out.push(p);
+    todo.push(...(children.get(p) ?? []));
+  }
+  return out;
+}
+
+/**
+ * What a whole process tree has cost: CPU seconds of the live processes plus what they
+ * reaped (so short-lived helpers count too), and the sum of the live processes' peak RSS.
+ * Processes that vanish while being read are skipped; null only if a root is gone.
+ */
+export function treeCost(roots: readonly number[]): { cpuSeconds: number; peakRssBytes: number; pids: number } | null {
+  const pids = processTree(roots);
+  let cpu = 0;
+  let rss = 0;
+  for (const pid of pids) {
+    const c = cpuSecondsWithReaped(pid);
+    const r = peakRssBytes(pid);
+    if (c === null || r === null) {
+      if (roots.includes(pid)) return null;
+      continue;
+    }
+    cpu += c;
+    rss += r;
+  }
+  return { cpuSeconds: cpu, peakRssBytes: rss, pids: pids.length };
 }
