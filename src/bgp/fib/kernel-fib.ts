@@ -728,6 +728,11 @@ export class KernelFib {
           this.staleStrays.push(r);
         }
       }
+      if (kernel.length === 0) {
+        // Nothing left by a previous run: no stale period to keep up.
+        this.stale = null;
+        return 0;
+      }
       this.log.info({ routes: this.stale.size, strays: this.staleStrays.length }, 'kept kernel routes of the previous run as stale');
       return kernel.length;
     });
