@@ -3,6 +3,10 @@
  * its KV:
  *   etcd://host:port[,host:port...]   etcd over plain gRPC
  *   etcds://host:port[,host:port...]  etcd over TLS (CA, client certificate and key files)
+ *   etcd+unix:///abs/path/etcd.sock:1  etcd over a unix socket (etcd's `--listen-client-urls
+ *                                      unix://etcd.sock:1` makes a socket FILE with that name);
+ *                                      unlike loopback, a socket file is reachable from inside
+ *                                      other network namespaces on the same machine
  *   memory:                            MemoryKV, for one process only: each call opens a
  *                                      fresh, empty store
  */
@@ -30,7 +34,7 @@ export interface OpenKVOptions {
 
 export type DatastoreTarget =
   | { kind: 'memory' }
-  | { kind: 'etcd'; tls: boolean; /** host:port, IPv6 hosts in brackets */ endpoints: string[] };
+  | { kind: 'etcd'; tls: boolean; /** host:port, IPv6 hosts in brackets; or one unix:///abs/path */ endpoints: string[] };
 
 const DEFAULT_ETCD_PORT = 2379;
 
@@ -42,8 +46,9 @@ export function parseDatastoreUrl(url: string): DatastoreTarget {
   const match = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(text);
   if (!match) throw new DatastoreUrlError(url, 'not a URL; use etcd://HOST:PORT, etcds://HOST:PORT or memory:');
   const scheme = match[1]!.toLowerCase();
+  if (scheme === 'etcd+unix') return { kind: 'etcd', tls: false, endpoints: [parseUnixSocketPath(url, match[2]!)] };
   if (scheme !== 'etcd' && scheme !== 'etcds') {
-    throw new DatastoreUrlError(url, `unknown scheme "${scheme}:"; use etcd://, etcds:// or memory:`);
+    throw new DatastoreUrlError(url, `unknown scheme "${scheme}:"; use etcd://, etcds://, etcd+unix:// or memory:`);
   }
   const rest = match[2]!.replace(/\/+$/, '');
   if (rest.includes('/') || rest.includes('?') || rest.includes('@')) {
@@ -52,6 +57,21 @@ export function parseDatastoreUrl(url: string): DatastoreTarget {
   if (rest === '') throw new DatastoreUrlError(url, 'no endpoint given');
   const endpoints = rest.split(',').map((part) => parseEndpoint(url, part.trim()));
   return { kind: 'etcd', tls: scheme === 'etcds', endpoints };
+}
+
+/**
+ * etcd+unix:///abs/path: one absolute socket path, given to the etcd client (gRPC) as
+ * unix:///abs/path. etcd itself insists on a host:port form for unix listeners, so the file
+ * it makes is usually named like `etcd.sock:1`; the name is taken as it is.
+ */
+function parseUnixSocketPath(url: string, rest: string): string {
+  if (rest === '' || rest === '/') throw new DatastoreUrlError(url, 'no socket path given; use etcd+unix:///ABSOLUTE/PATH');
+  if (!rest.startsWith('/')) {
+    throw new DatastoreUrlError(url, `socket path "${rest}" is not absolute; use etcd+unix:///ABSOLUTE/PATH (three slashes)`);
+  }
+  if (rest.endsWith('/')) throw new DatastoreUrlError(url, `socket path "${rest}" names a folder, not a socket file`);
+  if (/[,?#\s]/.test(rest)) throw new DatastoreUrlError(url, `socket path "${rest}": one path only, without commas, spaces, query or fragment`);
+  return `unix://${rest}`;
 }
 
 function parseEndpoint(url: string, part: string): string {

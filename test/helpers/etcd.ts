@@ -5,6 +5,9 @@
  * and an exit hook kills any that a failed test left behind.
  *
  *   const etcd = await startEtcd();                 // etcd.url = 'etcd://127.0.0.1:PORT'
+ *   const etcd = await startEtcd({ unixSocket: true });
+ *     // also etcd.unixUrl = 'etcd+unix:///tmp/tortie-etcd-XXX/etcd.sock:1', reachable from
+ *     // inside other network namespaces (loopback is not)
  *   const cluster = await startEtcdCluster(3);      // cluster.members[1].kill(), .restart()
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -51,6 +54,8 @@ export interface EtcdServer extends EtcdMember {
   readonly endpoints: string[];
   /** Paths of the throwaway CA and client certificate, when started with TLS. */
   readonly tls?: EtcdTls;
+  /** etcd+unix:///ABS/etcd.sock:1, when started with `unixSocket`. */
+  readonly unixUrl?: string;
   /** Stops etcd and removes its folder. */
   stop(): Promise<void>;
 }
@@ -134,7 +139,15 @@ interface MemberSpec {
   initialCluster: string;
   clusterToken: string;
   tls?: EtcdTls & { serverCert: string; serverKey: string };
+  /**
+   * Also listen on a unix socket. etcd wants unix listeners in host:port form, and makes the
+   * socket file `etcd.sock:1` relative to its working directory, which is then `dir`.
+   */
+  unixSocket?: boolean;
 }
+
+/** The socket file name etcd makes for `unix://etcd.sock:1`. */
+const UNIX_SOCKET_NAME = 'etcd.sock:1';
 
 class Member implements EtcdMember {
   private child: ChildProcess | undefined;
@@ -164,7 +177,7 @@ class Member implements EtcdMember {
     const args = [
       '--name', spec.name,
       '--data-dir', this.dataDir,
-      '--listen-client-urls', this.clientUrl,
+      '--listen-client-urls', spec.unixSocket ? `${this.clientUrl},unix://${UNIX_SOCKET_NAME}` : this.clientUrl,
       '--advertise-client-urls', this.clientUrl,
       '--listen-peer-urls', peerUrl,
       '--initial-advertise-peer-urls', peerUrl,
@@ -181,7 +194,7 @@ class Member implements EtcdMember {
     }
     const log = openSync(this.logFile, 'a');
     try {
-      const child = spawn(ETCD_BIN, args, { stdio: ['ignore', log, log] });
+      const child = spawn(ETCD_BIN, args, { stdio: ['ignore', log, log], cwd: spec.dir });
       this.child = child;
       running.add(child);
       this.exited = new Promise((resolve) => {
@@ -235,7 +248,7 @@ class Member implements EtcdMember {
   }
 }
 
-async function startMembers(count: number, tls: boolean): Promise<{ dir: string; members: Member[]; tlsFiles?: EtcdTls & { serverCert: string; serverKey: string } }> {
+async function startMembers(count: number, tls: boolean, unixSocket = false): Promise<{ dir: string; members: Member[]; tlsFiles?: EtcdTls & { serverCert: string; serverKey: string } }> {
   installExitHook();
   const dir = mkdtempSync(join(tmpdir(), 'tortie-etcd-'));
   folders.add(dir);
@@ -246,7 +259,7 @@ async function startMembers(count: number, tls: boolean): Promise<{ dir: string;
     for (let i = 0; i < count; i++) ports.push({ client: await freePort(), peer: await freePort() });
     const initialCluster = ports.map((p, i) => `etcd${i}=http://127.0.0.1:${p.peer}`).join(',');
     for (let i = 0; i < count; i++) {
-      members.push(new Member({ name: `etcd${i}`, dir, clientPort: ports[i]!.client, peerPort: ports[i]!.peer, initialCluster, clusterToken: basename(dir), tls: tlsFiles }));
+      members.push(new Member({ name: `etcd${i}`, dir, clientPort: ports[i]!.client, peerPort: ports[i]!.peer, initialCluster, clusterToken: basename(dir), tls: tlsFiles, unixSocket }));
     }
     for (const member of members) member.spawn();
     await Promise.all(members.map((member) => member.waitHealthy()));
@@ -267,9 +280,14 @@ async function removeAll(dir: string, members: Member[]): Promise<void> {
   folders.delete(dir);
 }
 
-/** One throwaway etcd; with `tls`, it requires client certificates signed by its own CA. */
-export async function startEtcd(options: { tls?: boolean } = {}): Promise<EtcdServer> {
-  const { dir, members, tlsFiles } = await startMembers(1, options.tls ?? false);
+/**
+ * One throwaway etcd; with `tls`, it requires client certificates signed by its own CA; with
+ * `unixSocket`, it also listens on a unix socket in its folder (`unixUrl`), which processes in
+ * other network namespaces can reach.
+ */
+export async function startEtcd(options: { tls?: boolean; unixSocket?: boolean } = {}): Promise<EtcdServer> {
+  if (options.tls && options.unixSocket) throw new Error('startEtcd: unixSocket is plain gRPC; it does not go with tls');
+  const { dir, members, tlsFiles } = await startMembers(1, options.tls ?? false, options.unixSocket ?? false);
   const member = members[0]!;
   const scheme = tlsFiles ? 'etcds' : 'etcd';
   const server: EtcdServer = {
@@ -286,6 +304,7 @@ export async function startEtcd(options: { tls?: boolean } = {}): Promise<EtcdSe
     logTail: (lines) => member.logTail(lines),
     stop: () => removeAll(dir, members),
     tls: tlsFiles ? { ca: tlsFiles.ca, cert: tlsFiles.cert, key: tlsFiles.key } : undefined,
+    unixUrl: options.unixSocket ? `etcd+unix://${join(dir, UNIX_SOCKET_NAME)}` : undefined,
   };
   return server;
 }

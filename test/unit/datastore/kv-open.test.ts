@@ -12,6 +12,11 @@ describe('datastore URLs', function () {
     expect(parseDatastoreUrl('ETCD://h:1').kind).to.equal('etcd');
   });
 
+  it('parses etcd+unix:///ABS/PATH into one unix:// endpoint for the etcd client', function () {
+    expect(parseDatastoreUrl('etcd+unix:///tmp/x/etcd.sock:1')).to.deep.equal({ kind: 'etcd', tls: false, endpoints: ['unix:///tmp/x/etcd.sock:1'] });
+    expect(parseDatastoreUrl('ETCD+UNIX:///run/etcd.sock')).to.deep.equal({ kind: 'etcd', tls: false, endpoints: ['unix:///run/etcd.sock'] });
+  });
+
   const bad: [string, RegExp][] = [
     ['', /empty/],
     ['redis://h:1', /unknown scheme "redis:"/],
@@ -24,6 +29,10 @@ describe('datastore URLs', function () {
     ['etcd://h:1/tortie', /no path/],
     ['etcd://user@h:1', /no path, query or user/],
     ['etcd://h_x:1', /"h_x" is not a host/],
+    ['etcd+unix://', /no socket path given/],
+    ['etcd+unix://etcd.sock:1', /socket path "etcd.sock:1" is not absolute/],
+    ['etcd+unix:///tmp/x/', /names a folder/],
+    ['etcd+unix:///a.sock,/b.sock', /one path only/],
   ];
   for (const [url, problem] of bad) {
     it(`refuses ${JSON.stringify(url)} with one line naming it`, function () {
