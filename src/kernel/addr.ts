@@ -4,6 +4,7 @@
  */
 import { isIPv4, isIPv6 } from 'node:net';
 import { UserError } from '../common/errors.js';
+import { canonicalIp, formatIp, parseIp, type IpFamily } from '../common/ip.js';
 
 export class InvalidAddressError extends UserError {
   constructor(message: string) {
@@ -12,7 +13,7 @@ export class InvalidAddressError extends UserError {
   }
 }
 
-export type IpFamily = 4 | 6;
+export type { IpFamily };
 
 export interface Cidr {
   /** The address as written (v6 in canonical compressed form). */
@@ -34,30 +35,7 @@ export function parseCidr(text: string, where = 'address'): Cidr {
   if (!/^\d{1,3}$/.test(lengthText) || Number(lengthText) > max) {
     throw bad(`has a bad prefix length (${JSON.stringify(lengthText)}; expected 0-${max})`);
   }
-  return { address: family === 6 ? formatIp(parseIp(address, 6), 6) : address, prefixLength: Number(lengthText), family };
-}
-
-function parseIp(address: string, family: IpFamily): bigint {
-  if (family === 4) return address.split('.').reduce((acc, part) => (acc << 8n) | BigInt(Number(part)), 0n);
-  // Expand "::" into the right number of zero groups, then read eight 16-bit groups.
-  let text = address;
-  const v4tail = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (v4tail) {
-    const v = parseIp(v4tail[1]!, 4);
-    text = text.slice(0, -v4tail[1]!.length) + `${(v >> 16n).toString(16)}:${(v & 0xffffn).toString(16)}`;
-  }
-  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
-  const headGroups = head ? head.split(':') : [];
-  const tailGroups = tail === undefined ? [] : tail ? tail.split(':') : [];
-  const zeros = tail === undefined ? [] : new Array<string>(8 - headGroups.length - tailGroups.length).fill('0');
-  return [...headGroups, ...zeros, ...tailGroups].reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
-}
-
-function formatIp(value: bigint, family: IpFamily): string {
-  if (family === 4) return [24n, 16n, 8n, 0n].map((s) => String((value >> s) & 0xffn)).join('.');
-  const groups = Array.from({ length: 8 }, (_, i) => ((value >> BigInt((7 - i) * 16)) & 0xffffn).toString(16));
-  // The WHATWG URL parser writes IPv6 hosts in RFC 5952 canonical (compressed) form.
-  return new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1);
+  return { address: family === 6 ? canonicalIp(address)! : address, prefixLength: Number(lengthText), family };
 }
 
 /**
@@ -71,6 +49,6 @@ export function addressInSubnet(subnet: string, index: number, where = 'subnet')
   if (!Number.isSafeInteger(index) || index < 0 || BigInt(index) >= size) {
     throw new InvalidAddressError(`${where}: "${subnet}" has no address number ${index}`);
   }
-  const base = parseIp(cidr.address, cidr.family) & ~(size - 1n);
-  return `${formatIp(base + BigInt(index), cidr.family)}/${cidr.prefixLength}`;
+  const base = parseIp(cidr.address)!.value & ~(size - 1n);
+  return `${formatIp(cidr.family, base + BigInt(index))}/${cidr.prefixLength}`;
 }

@@ -10,7 +10,7 @@
  */
 export * from './constants.js';
 export * from './errors.js';
-export * from './ip.js';
+export * from '../../common/ip.js';
 export * from './family.js';
 export * from './header.js';
 export * from './capabilities.js';

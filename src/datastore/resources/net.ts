@@ -3,6 +3,7 @@
  * validators so that IPAM and felix can use the same parsing.
  */
 import { IPv4, IPv4CidrRange, IPv6, IPv6CidrRange, Validator } from 'ip-num';
+import { canonicalIp } from '../../common/ip.js';
 
 export type IPVersion = 4 | 6;
 
@@ -42,34 +43,8 @@ export function parseCidr(text: string): Cidr | undefined {
   const range = version === 4 ? IPv4CidrRange.fromCidr(text) : IPv6CidrRange.fromCidr(text);
   const given = version === 4 ? IPv4.fromString(addr).getValue() : IPv6.fromString(addr).getValue();
   const first = range.getFirst().getValue();
-  const network = version === 4 ? range.getFirst().toString() : compressIPv6(range.getFirst().toString());
+  const network = version === 4 ? range.getFirst().toString() : canonicalIp(range.getFirst().toString())!;
   return { version, network, prefixLength, text: `${network}/${prefixLength}`, hostBitsSet: given !== first, range };
-}
-
-/** Shortest RFC 5952 text of an IPv6 address (ip-num prints all eight groups). */
-export function compressIPv6(text: string): string {
-  const groups = IPv6.fromString(text)
-    .toString()
-    .split(':')
-    .map((g) => g.replace(/^0+(?=.)/, '').toLowerCase());
-  // The longest run of two or more zero groups becomes '::' (the first such run on a tie).
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < groups.length; ) {
-    if (groups[i] !== '0') {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < groups.length && groups[j] === '0') j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (bestStart < 0) return groups.join(':');
-  return `${groups.slice(0, bestStart).join(':')}::${groups.slice(bestStart + bestLen).join(':')}`;
 }
 
 /** Parses a CIDR or a bare address (taken as /32 or /128), as Calico's `nets` allow. */
