@@ -5,6 +5,12 @@
  * Lookup is an open-addressing hash (linear probing, backward-shift deletion, so no
  * tombstones) over the address words and the length. IPv4 lookups touch only typed arrays:
  * nothing is allocated per prefix on the hot path.
+ *
+ * Removal is deferred: remove() only marks the id DEAD; flushRemovals() (the RIB calls it at
+ * the end of each batch) takes the dead out of the hash, one by one when they are few, or by
+ * rebuilding the hash from the live ids when they are many. A withdrawal of a whole table
+ * then costs one pass instead of a backward shift (a few cache misses) per prefix, and the
+ * hash shrinks back when the table does.
  */
 import { Afi } from '../wire/constants.js';
 
@@ -21,6 +27,11 @@ export const PrefixFlag = {
   BEST_DIRTY: 4,
   /** Some path of the prefix changed since the last commit (ADD-PATH peers see all paths). */
   PATHS_DIRTY: 8,
+  /**
+   * Removed, but still in the hash until flushRemovals(): not live, found again by
+   * findOrAdd (which revives it), never by find().
+   */
+  DEAD: 16,
 } as const;
 
 const INITIAL_CAPACITY = 1024;
@@ -58,6 +69,10 @@ export class PrefixTable {
   private slots: Int32Array;
   private mask: number;
   private freeIds: number[] = [];
+  /** Ids removed but still in the hash (DEAD, or revived since: then skipped). */
+  private dead: number[] = [];
+  /** Slots in use: live and dead ids. */
+  private occupied = 0;
 
   constructor(afi: number) {
     this.afi = afi;
@@ -99,7 +114,7 @@ export class PrefixTable {
     for (let s = this.hashAt(words, off, len) & mask; ; s = (s + 1) & mask) {
       const v = slots[s] as number;
       if (v === 0) return NONE;
-      if (this.equalsAt(v - 1, words, off, len)) return v - 1;
+      if (this.equalsAt(v - 1, words, off, len)) return ((this.flags[v - 1] as number) & PrefixFlag.LIVE) !== 0 ? v - 1 : NONE;
     }
   }
 
@@ -111,7 +126,15 @@ export class PrefixTable {
     for (; ; s = (s + 1) & mask) {
       const v = slots[s] as number;
       if (v === 0) break;
-      if (this.equalsAt(v - 1, words, off, len)) return v - 1;
+      if (this.equalsAt(v - 1, words, off, len)) {
+        const id = v - 1;
+        if (((this.flags[id] as number) & PrefixFlag.DEAD) !== 0) {
+          // Removed in this batch and back again: the same id, still in the hash.
+          this.flags[id] = PrefixFlag.LIVE;
+          this.count++;
+        }
+        return id;
+      }
     }
     const id = this.allocateId();
     const w = this.words;
@@ -119,13 +142,61 @@ export class PrefixTable {
     this.lengths[id] = len;
     this.flags[id] = PrefixFlag.LIVE;
     this.count++;
-    if (this.count > (this.mask + 1) * MAX_LOAD) this.rehash((this.mask + 1) * 2);
+    this.occupied++;
+    // Full: rebuild, at the same size when half of it is removed prefixes, else twice as big.
+    if (this.occupied > (this.mask + 1) * MAX_LOAD) this.rehash(this.dead.length * 2 >= this.occupied ? this.mask + 1 : (this.mask + 1) * 2);
     else slots[s] = id + 1;
     return id;
   }
 
-  /** Forget a prefix; its id may be handed out again. The caller cleared its RIB state. */
+  /**
+   * Forget a prefix. The caller cleared its RIB state. It leaves the hash (and its id becomes
+   * free) at the next flushRemovals(); until then findOrAdd() may bring it back.
+   */
   remove(id: number): void {
+    this.flags[id] = PrefixFlag.DEAD;
+    this.head[id] = NONE;
+    this.best[id] = NONE;
+    this.fibSet[id] = 0;
+    this.outRefs[id] = 0;
+    this.count--;
+    this.dead.push(id);
+  }
+
+  /** Removed prefixes waiting for flushRemovals(). */
+  get pendingRemovals(): number {
+    return this.dead.length;
+  }
+
+  /**
+   * Takes the prefixes remove() marked out of the hash and frees their ids, once they are
+   * half of what the hash holds (so each rebuild is paid for by as many removals), or now
+   * with `force`. Cheap to call often.
+   */
+  flushRemovals(force = false): void {
+    const dead = this.dead;
+    if (dead.length === 0) return;
+    if (dead.length * 2 >= this.occupied || (force && dead.length * 4 >= this.count)) {
+      // Many: rebuilding from the live ids is cheaper than a backward shift each, and the
+      // hash may shrink with the table.
+      let size = this.mask + 1;
+      while (size > INITIAL_CAPACITY * 2 && this.count < size * MAX_LOAD * 0.25) size >>>= 1;
+      this.rehash(size);
+      return;
+    }
+    if (!force) return;
+    for (let i = 0; i < dead.length; i++) {
+      const id = dead[i] as number;
+      if (this.flags[id] !== PrefixFlag.DEAD) continue; // revived, or a duplicate already done
+      this.unhash(id);
+      this.flags[id] = 0;
+      this.freeIds.push(id);
+    }
+    this.dead = [];
+  }
+
+  /** Backward-shift deletion of one id from the hash. */
+  private unhash(id: number): void {
     const mask = this.mask;
     const slots = this.slots;
     let s = this.hashAt(this.addrs, id * this.words, this.lengths[id] as number) & mask;
@@ -143,13 +214,7 @@ export class PrefixTable {
       }
     }
     slots[hole] = 0;
-    this.flags[id] = 0;
-    this.head[id] = NONE;
-    this.best[id] = NONE;
-    this.fibSet[id] = 0;
-    this.outRefs[id] = 0;
-    this.count--;
-    this.freeIds.push(id);
+    this.occupied--;
   }
 
   isLive(id: number): boolean {
@@ -179,7 +244,16 @@ export class PrefixTable {
     this.capacity = capacity;
   }
 
+  /** A new hash of `size` slots with the live ids only; dead ones are freed. */
   private rehash(size: number): void {
+    for (let i = 0; i < this.dead.length; i++) {
+      const id = this.dead[i] as number;
+      if (this.flags[id] !== PrefixFlag.DEAD) continue;
+      this.flags[id] = 0;
+      this.freeIds.push(id);
+    }
+    this.dead = [];
+    this.occupied = this.count;
     const slots = new Int32Array(size);
     const mask = size - 1;
     for (let id = 0; id < this.highWater; id++) {

@@ -210,6 +210,7 @@ export class Rib {
       slot.out[r] = null;
       const rib = this.ribs[r] as FamilyRib;
       for (const pid of out.clear(this.outs)) this.maybeForget(rib, pid);
+      rib.table.flushRemovals();
     }
     const staleFor = options?.staleForMs ?? 0;
     if (staleFor > 0) {
@@ -604,6 +605,7 @@ export class Rib {
       }
       rib.nTouched = 0;
       if (rib.touched.length > 65536) rib.touched = new Int32Array(1024);
+      table.flushRemovals();
     }
     if (fib.count > 0 && this.onFibChanges !== null) this.onFibChanges(fib);
     fib.clear(); // a big batch's arrays go now, not at the next commit
@@ -684,6 +686,7 @@ export class Rib {
       for (const f of slot.otherEor) out.push(encodeEndOfRib(f));
       slot.otherEor = [];
     }
+    for (const rib of this.ribs) rib.table.flushRemovals();
     return out;
   }
 
