@@ -29,6 +29,7 @@ export interface BgpBenchOptions {
   json: string;
   keepLogs: boolean;
   settleMs: number;
+  report?: string;
 }
 
 const USAGE = `usage: node dist/bench/run.js bgp [options]
@@ -40,6 +41,7 @@ const USAGE = `usage: node dist/bench/run.js bgp [options]
   --no-floor        skip the probes' own injector->monitor floor
   --json FILE       results file (default bench/results/latest.json in the checkout)
   --settle S        seconds between both sessions up and the first UPDATE (default 2)
+  --report FILE     print the tables of an earlier results file and exit
   --keep-logs       keep every trial's config and logs in /tmp (failed trials are always kept)`;
 
 class UsageError extends Error {}
@@ -129,6 +131,9 @@ export function parseBgpArgs(argv: string[]): BgpBenchOptions {
         if (!Number.isFinite(o.settleMs) || o.settleMs < 0 || o.settleMs > 600_000) throw new UsageError(`--settle: "${v}" is not a number of seconds`);
         break;
       }
+      case '--report':
+        o.report = resolve(value() ?? '');
+        break;
       case '--keep-logs':
         o.keepLogs = true;
         break;
@@ -180,6 +185,7 @@ export async function runBgpBench(argv: string[]): Promise<number> {
     }
     throw err;
   }
+  if (o.report !== undefined) return printReport(o.report);
   const root = repoRoot();
   const labels: Record<string, string> = { floor: 'probes floor (injector -> monitor)' };
   for (const t of o.targets) labels[t] = await TARGETS[t]!.label();
@@ -260,4 +266,29 @@ export async function runBgpBench(argv: string[]): Promise<number> {
   );
   log(`results written to ${o.json}`);
   return rows.some((r) => r.failed > 0) ? 1 : 0;
+}
+
+/** Re-prints the tables of a results file written by an earlier run. */
+function printReport(file: string): number {
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as {
+    date: string;
+    command: string;
+    machine: Record<string, string | number>;
+    labels: Record<string, string>;
+    notes: Record<string, string>;
+    rows: Row[];
+    options: BgpBenchOptions;
+  };
+  const all = saved.rows.flatMap((r) => r.runs);
+  const rows = summarize(all, saved.labels, saved.notes);
+  const m = saved.machine;
+  process.stdout.write(`${saved.command} (${saved.date})\n${m.cpus} x ${m.cpuModel}, ${m.memoryGiB} GiB, ${m.os}, Linux ${m.kernel}, Node ${m.node}\n`);
+  for (const n of saved.options.ns) {
+    for (const s of saved.options.scenarios) {
+      const block = rows.filter((r) => r.n === n && r.scenario === s);
+      if (block.length > 0) process.stdout.write(`\nN = ${n.toLocaleString('en')}, ${SCENARIO_TEXT[s]} (medians of ${saved.options.runs})\n${textTable(block)}\n`);
+    }
+  }
+  process.stdout.write(`\n${markdownTable(rows)}\n`);
+  return 0;
 }

@@ -16,7 +16,7 @@ export interface Row {
   medianSeconds: number | null;
   medianPeakRssMiB: number | null;
   medianCpuSeconds: number | null;
-  /** Median time / BIRD's median time in this run (null without both). */
+  /** Median over runs of (time / BIRD's time in the same run); null without both. */
   timeVsBird: number | null;
   rssVsBird: number | null;
   errors: string[];
@@ -55,10 +55,24 @@ export function summarize(all: Measurement[], labels: Record<string, string>, no
     if (notes[`${n}|${scenario}|${target}`]) row.note = notes[`${n}|${scenario}|${target}`];
     return row;
   });
+  // Ratios are paired: each run's value over BIRD's in the same run (the two ran back to
+  // back, so they shared the machine's load), then the median of those ratios. On a shared
+  // machine this is steadier than a ratio of medians taken from different runs.
   for (const r of rows) {
     const bird = rows.find((b) => b.n === r.n && b.scenario === r.scenario && b.target === 'bird');
-    if (bird && bird.medianSeconds && r.medianSeconds !== null) r.timeVsBird = r.medianSeconds / bird.medianSeconds;
-    if (bird && bird.medianPeakRssMiB && r.medianPeakRssMiB !== null && r.target !== 'floor') r.rssVsBird = r.medianPeakRssMiB / bird.medianPeakRssMiB;
+    if (!bird) continue;
+    const paired = (pick: (m: Measurement) => number | null | undefined): number | null => {
+      const ratios: number[] = [];
+      for (const m of r.runs) {
+        const b = bird.runs.find((x) => x.run === m.run && x.ok);
+        const v = pick(m);
+        const w = b ? pick(b) : undefined;
+        if (m.ok && typeof v === 'number' && typeof w === 'number' && w > 0) ratios.push(v / w);
+      }
+      return median(ratios);
+    };
+    r.timeVsBird = paired((m) => m.seconds);
+    if (r.target !== 'floor') r.rssVsBird = paired((m) => m.peakRssBytes);
   }
   return rows;
 }

@@ -10,7 +10,7 @@
  * also on failure (NetnsScope), and a failure is a result, not an exception.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NetnsScope } from '../../src/kernel/index.js';
 import { nowMs } from '../lib/clock.js';
@@ -28,6 +28,8 @@ export interface Measurement {
   scenario: Scenario;
   run: number;
   ok: boolean;
+  /** 1-minute load average when the trial started. */
+  loadavg1?: number;
   error?: string;
   seconds?: number;
   peakRssBytes?: number | null;
@@ -67,7 +69,8 @@ export async function runTrial(o: TrialOptions): Promise<Measurement[]> {
   const dir = mkdtempSync(join(tmpdir(), `tortie-bench-${o.target.name}-`));
   const fib = o.scenarios.includes('fib');
   const results: Measurement[] = [];
-  const base = { target: o.target.name, n: o.n, run: o.run };
+  // The machine's load when the trial began: on a shared machine, the context of a number.
+  const base = { target: o.target.name, n: o.n, run: o.run, loadavg1: Number(loadavg()[0]!.toFixed(2)) };
   let running: RunningTarget | undefined;
   let failed = false;
   try {
