@@ -8,10 +8,15 @@ import { makeTopology, writeEndpoint, type Topology } from './topology.js';
 
 describe('felix: workloads on one host (real packets)', function () {
   this.timeout(60_000);
-  const scope = useNetnsScope();
-  let topo: Topology;
   let store: ResourceStore;
   let felix: FelixHandle | undefined;
+  // Registered before the scope's own cleanup, so that felix stops before its namespace goes.
+  after(async () => {
+    await felix?.stop();
+    await store.kv.close();
+  });
+  const scope = useNetnsScope();
+  let topo: Topology;
 
   before(async () => {
     topo = await makeTopology(scope(), 71, [
@@ -20,10 +25,6 @@ describe('felix: workloads on one host (real packets)', function () {
     ]);
     store = new ResourceStore(new MemoryKV());
     for (const w of topo.workloads.values()) await writeEndpoint(store, 'node1', w);
-  });
-  after(async () => {
-    await felix?.stop();
-    await store.kv.close();
   });
 
   it('without felix the workloads cannot reach each other', async () => {

@@ -48,10 +48,15 @@ s.on('close', () => { console.log('CLOSED'); process.exit(1); });
 
 describe('felix: lifecycle (real packets)', function () {
   this.timeout(60_000);
-  const scope = useNetnsScope();
-  let topo: Topology;
   let store: ResourceStore;
   let felix: FelixHandle | undefined;
+  // Registered before the scope's own cleanup, so that felix stops before its namespace goes.
+  after(async () => {
+    await felix?.stop();
+    await store?.kv.close();
+  });
+  const scope = useNetnsScope();
+  let topo: Topology;
   let marker = 0;
 
   async function sync(f = felix!): Promise<void> {
@@ -73,10 +78,6 @@ describe('felix: lifecycle (real packets)', function () {
       metadata: { name: 'web', namespace: 'default' },
       spec: { selector: 'app == "web"', ingress: [{ action: 'Allow', protocol: 'TCP', source: { selector: 'role == "client"' }, destination: { ports: [8080] } }] },
     });
-  });
-  after(async () => {
-    await felix?.stop();
-    await store?.kv.close();
   });
 
   it('start of day: sweeps what an earlier run left (our marks only) and keeps everything else', async () => {

@@ -71,10 +71,15 @@ const CASES: Case[] = [
 
 describe('felix: policy matrix (real packets)', function () {
   this.timeout(120_000);
-  const scope = useNetnsScope();
-  let topo: Topology;
   let store: ResourceStore;
   let felix: FelixHandle;
+  // Registered before the scope's own cleanup, so that felix stops before its namespace goes.
+  after(async () => {
+    await felix?.stop();
+    await store?.kv.close();
+  });
+  const scope = useNetnsScope();
+  let topo: Topology;
   let applied: Doc[] = [];
   let marker = 0;
 
@@ -110,10 +115,6 @@ describe('felix: policy matrix (real packets)', function () {
     for (const w of ['c1', 'c2', 'p']) await startEchoServer(scope(), topo.workloads.get(w)!.netns, { proto: 'tcp', port: 8080 });
     felix = startFelix({ store, nodeName: 'node1', netns: topo.host, ipv6: false });
     await felix.ready;
-  });
-  after(async () => {
-    await felix?.stop();
-    await store?.kv.close();
   });
 
   async function probe([from, kind, to, port, want]: Probe): Promise<boolean> {
