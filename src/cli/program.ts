@@ -10,6 +10,7 @@ import { registerResourceCommands } from './commands/resources.js';
 import { registerIpamCommands } from './commands/ipam.js';
 import { registerBgpCommands } from './commands/bgp.js';
 import { registerWorkloadCommands } from './commands/workload.js';
+import { registerNodeCommands } from './commands/node.js';
 
 export function buildProgram(): Command {
   const program = new Command('tortie')
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerIpamCommands(program);
   registerBgpCommands(program);
   registerWorkloadCommands(program);
+  registerNodeCommands(program);
   return program;
 }
 
