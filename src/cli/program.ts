@@ -11,6 +11,7 @@ import { registerIpamCommands } from './commands/ipam.js';
 import { registerBgpCommands } from './commands/bgp.js';
 import { registerWorkloadCommands } from './commands/workload.js';
 import { registerNodeCommands } from './commands/node.js';
+import { registerLabCommands } from './commands/lab.js';
 
 export function buildProgram(): Command {
   const program = new Command('tortie')
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerBgpCommands(program);
   registerWorkloadCommands(program);
   registerNodeCommands(program);
+  registerLabCommands(program);
   return program;
 }
 
