@@ -7,3 +7,5 @@ export { listLabs, readState, statePath, type LabState } from './state.js';
 export { collectSessions, labStatus, type LabStatus, type SessionView } from './status.js';
 export { readTopologyFile, type Topology } from './topology.js';
 export { readWorkloads, workloadsFile } from './workloads.js';
+export { labMatrix, type LabMatrix } from './matrix.js';
+export { explain, renderMatrix, type MatrixCell, type Policy, type Verdict } from './reach.js';

@@ -10,7 +10,9 @@ import { UsageError, UserError } from '../../common/errors.js';
 import {
   down,
   execIn,
+  labMatrix,
   labStatus,
+  renderMatrix,
   listLabs,
   readState,
   readTopologyFile,
@@ -173,6 +175,23 @@ export function registerLabCommands(program: Command): void {
         }
       }),
     ['tortie lab graph labs/containerlab/tor-frr/tor-frr.clab.yml --png'],
+  );
+
+  examples(
+    lab
+      .command('reach')
+      .alias('matrix')
+      .description('ping from every workload to every other; print who reaches whom, and which policy denies each denied pair')
+      .argument('<file>', 'topology file')
+      .addOption(nameOption())
+      .option('--wait <seconds>', 'how long to let policy reach the kernel before a disagreement counts', (v) => Number(v), 20)
+      .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table'))
+      .action(async (file: string, opts: { name?: string; wait: number; output: string }) => {
+        const m = await labMatrix(runningLab(file, opts.name), opts.wait * 1000);
+        process.stdout.write(opts.output === 'json' ? toJson(m) : renderMatrix(m.cells, m.names));
+        if (m.mismatches.length) throw new UserError(`${m.mismatches.length} pair(s) disagree with the policies (marked !)`);
+      }),
+    ['tortie lab reach labs/containerlab/tor-frr/tor-frr.clab.yml'],
   );
 
   lab
