@@ -10,7 +10,7 @@ describe('common/ip', () => {
       ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'], // a single zero group is not compressed
       ['2001:0:0:1:0:0:0:1', '2001:0:0:1::1'], // the longer run wins
       ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'], // the first run wins a tie
-      ['::ffff:192.0.2.1', '::ffff:c000:201'],
+      ['::ffff:192.0.2.1', '::ffff:192.0.2.1'], // IPv4-mapped in mixed notation (RFC 5952 §5), as inet_ntop
       ['::', '::'],
       ['FD00::A', 'fd00::a'],
     ];

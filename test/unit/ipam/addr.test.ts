@@ -6,7 +6,7 @@ describe('ipam/addr', () => {
     expect(canonicalIp('10.1.2.3')).to.equal('10.1.2.3');
     expect(canonicalIp('fd00:0:0::1')).to.equal('fd00::1');
     expect(canonicalIp('2001:db8:0:0:1:0:0:1')).to.equal('2001:db8::1:0:0:1');
-    expect(canonicalIp('::ffff:10.0.0.1')).to.equal('::ffff:a00:1');
+    expect(canonicalIp('::ffff:10.0.0.1')).to.equal('::ffff:10.0.0.1'); // IPv4-mapped in mixed notation, as iproute2 prints it
     expect(canonicalIp('1:2:3:4:5:6:7:8')).to.equal('1:2:3:4:5:6:7:8');
     expect(canonicalIp('::')).to.equal('::');
     expect(parseIp('10.0.0.256')).to.equal(null);

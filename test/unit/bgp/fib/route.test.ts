@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { isIPv6 } from 'node:net';
-import { canonicalAddress, canonicalPrefix, formatIPv6, parseIPv4, parseIPv6 } from '../../../../src/bgp/fib/addr.js';
+import { canonicalAddress, canonicalPrefix } from '../../../../src/bgp/fib/addr.js';
+import { formatIPv6, parseIPv4, parseIPv6 } from '../../../../src/common/ip.js';
 import { normalizeNextHops, parseRouteLine, routeTail, sameNextHops } from '../../../../src/bgp/fib/route.js';
 
 describe('bgp/fib: prefixes and addresses in iproute2 form', () => {
