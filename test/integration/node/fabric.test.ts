@@ -12,7 +12,7 @@
  *   workloads never stop, pings to the restarted host's workloads lose at most ~1 s.
  */
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KV } from '../../../src/datastore/kv.js';
@@ -66,7 +66,8 @@ describe('tortie node: three hosts, BGP /32s, policy, restart (issue 7)', functi
     daemons[i] = await scope().spawn(
       hosts[i]!.netns,
       process.execPath,
-      [TORTIE_BIN, 'node', 'run', '--name', nodeName(i), '--datastore', etcd.unixUrl!, '--ip', hosts[i]!.cidr4, '--socket', socket(i)],
+      // node3 finds its address itself (autodetection by CIDR); the others are told.
+      [TORTIE_BIN, 'node', 'run', '--name', nodeName(i), '--datastore', etcd.unixUrl!, ...(i === 2 ? ['--ip-autodetect', 'cidr=10.71.0.0/24'] : ['--ip', hosts[i]!.cidr4]), '--socket', socket(i)],
       { logFile: join(dir, `node${i + 1}.log`), env: { TORTIE_LOG_LEVEL: 'info' } },
     );
   };
@@ -209,6 +210,23 @@ describe('tortie node: three hosts, BGP /32s, policy, restart (issue 7)', functi
     expect(s.ipv4Address).to.equal(hosts[0]!.cidr4);
     expect(s.originated).to.equal([...workloads.values()].filter((w) => w.host === 0).length);
     expect(s.felix.ready).to.equal(true);
+    expect((await status(2)).ipv4Address, 'node3 autodetected').to.equal(hosts[2]!.cidr4);
+  });
+
+  it('BGP changes in the datastore apply without a restart (mesh off, then on)', async () => {
+    const pid = daemons[0]!.pid;
+    await store.apply({ apiVersion: API, kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { nodeToNodeMeshEnabled: false } });
+    await waitFor(async () => (await status(0)).peers.length === 0, { what: 'node1 to drop its mesh peers', timeoutMs: 5000 });
+    await waitFor(async () => (await bgpRoutes(hosts[0]!.netns)).length === 0, { what: 'node1\'s BGP routes to go', timeoutMs: 5000 });
+    await store.apply({ apiVersion: API, kind: 'BGPConfiguration', metadata: { name: 'default' }, spec: { nodeToNodeMeshEnabled: true } });
+    for (let i = 0; i < hosts.length; i++) await waitFor(() => allEstablished(i), { what: `node${i + 1}'s mesh to come back`, timeoutMs: 20_000, intervalMs: 200 });
+    const remote = [...workloads.values()].filter((w) => w.host !== 0).map((w) => `${w.ip}/32`);
+    await waitFor(async () => {
+      const have = await bgpRoutes(hosts[0]!.netns);
+      return remote.every((r) => have.includes(r));
+    }, { what: 'node1 to learn the routes again', timeoutMs: 5000 });
+    expect(daemons[0]!.pid).to.equal(pid);
+    expect(daemons[0]!.exit).to.equal(undefined);
   });
 
   it('kill -9 of a node daemon and a restart: other hosts never stop; its workloads lose at most ~1 s', async () => {
@@ -251,5 +269,24 @@ describe('tortie node: three hosts, BGP /32s, policy, restart (issue 7)', functi
         return remote.every((r) => have.includes(r));
       }, { what: `host ${h + 1}'s routes after the restart`, timeoutMs: 10_000 });
     }
+  });
+
+  it('SIGTERM: Cease to the peers (they withdraw its routes at once), socket removed, felix\'s kernel state kept', async () => {
+    const w2 = workloads.get(`${stem}w2a`)!;
+    const node2 = daemons[1]!;
+    const chains = async () => (await execInNetns(hosts[1]!.netns, 'iptables-save', ['-t', 'filter'])).split('\n').filter((l) => l.startsWith(':tortie-')).sort();
+    const chainsBefore = await chains();
+    expect(chainsBefore.length).to.be.greaterThan(0);
+    process.kill(node2.pid, 'SIGTERM');
+    const exit = await node2.exited;
+    expect(exit, node2.output().split('\n').slice(-10).join('\n')).to.deep.equal({ code: 0, signal: null });
+    expect(existsSync(socket(1)), 'socket removed').to.equal(false);
+    // A Cease is no restart: the peers drop node2's routes now, not after the restart time.
+    await waitFor(async () => !(await bgpRoutes(hosts[0]!.netns)).includes(`${w2.ip}/32`), { what: 'node1 to withdraw node2\'s routes', timeoutMs: 2000 });
+    const peer = (await status(0)).peers.find((p) => p.address === hosts[1]!.ipv4)!;
+    expect(peer.state).to.equal('start');
+    // felix's kernel state stays: its chains, and the local workload's route.
+    expect(await chains()).to.deep.equal(chainsBefore);
+    expect(await ping(hosts[1]!.netns, w2.ip)).to.equal(true);
   });
 });
