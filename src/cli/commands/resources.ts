@@ -8,7 +8,8 @@ import { UsageError, UserError } from '../../common/errors.js';
 import { describeIdentity, ResourceError } from '../../datastore/resources/errors.js';
 import { parseDocuments, type SourceDocument } from '../../datastore/resources/documents.js';
 import { DEFAULT_NAMESPACE, resolveKind, UnknownKindError, type KindInfo } from '../../datastore/resources/kinds.js';
-import type { WriteVerb } from '../../datastore/resources/store.js';
+import type { ResourceStore, WriteVerb } from '../../datastore/resources/store.js';
+import { Ipam, ResourceConfigSource } from '../../ipam/index.js';
 import { API_VERSION, type AnyResource, type Rule } from '../../datastore/resources/types.js';
 import { addDatastoreOptions, examples, outputOption, renderTable, toJson, toYaml, withResourceStore, type OutputFormat } from './common.js';
 
@@ -58,8 +59,11 @@ function registerDelete(program: Command): void {
       if (kind === undefined || name === undefined) throw new UsageError('delete: give -f FILE, or KIND and NAME');
       const info = kindArg(kind);
       const namespace = info.namespaced ? opts.namespace : undefined;
-      const deleted = await withResourceStore(command, (store) => store.delete({ kind: info.kind, name, namespace }, options));
-      printWriteSummary('delete', [deleted !== null]);
+      await withResourceStore(command, async (store) => {
+        const deleted = await store.delete({ kind: info.kind, name, namespace }, options);
+        printWriteSummary('delete', [deleted !== null]);
+        if (deleted !== null && info.kind === 'Node') await releaseNodeAddresses(store, name);
+      });
     });
   examples(cmd, ['tortie delete ippool pool-a', 'tortie delete policy allow-dns -n kube-system', 'tortie delete -f pools.yaml --skip-not-exists']);
 }
@@ -122,16 +126,24 @@ async function writeFromFile(command: Command, verb: WriteVerb, filename: string
   const { text, source } = await readSource(filename);
   const docs = parseDocuments(text, source);
   if (docs.length === 0) throw new UserError(`${source}: no resources in it`);
-  const results = await withResourceStore(command, (store) =>
-    store.applyAll(
-      docs.map((d) => d.value),
-      verb,
-      options,
-    ),
-  ).catch((err) => {
-    throw err instanceof ResourceError ? new UserError(whereInFile(source, docs, err)) : err;
+  await withResourceStore(command, async (store) => {
+    const results = await store.applyAll(docs.map((d) => d.value), verb, options).catch((err) => {
+      throw err instanceof ResourceError ? new UserError(whereInFile(source, docs, err)) : err;
+    });
+    printWriteSummary(verb, results.map((r) => r.changed));
+    if (verb !== 'delete') return;
+    for (const r of results) if (r.changed && r.resource.kind === 'Node') await releaseNodeAddresses(store, r.resource.metadata.name);
   });
-  printWriteSummary(verb, results.map((r) => r.changed));
+}
+
+/**
+ * As calicoctl does: a deleted node gives back its block affinities, and the addresses its
+ * workloads held unless a live workload endpoint still uses them.
+ */
+async function releaseNodeAddresses(store: ResourceStore, node: string): Promise<void> {
+  const summary = await new Ipam(store.kv, new ResourceConfigSource(store)).releaseNode(node);
+  const kept = summary.addressesKept.length > 0 ? `; kept ${summary.addressesKept.length} still used by live workloads` : '';
+  process.stdout.write(`Released ${summary.affinitiesReleased.length} block affinities and ${summary.addressesReleased.length} addresses of node "${node}"${kept}\n`);
 }
 
 /** `pools.yaml, document 2 (IPPool "pool-b"): spec.cidr: ...` */
