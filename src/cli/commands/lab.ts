@@ -144,7 +144,9 @@ export function registerLabCommands(program: Command): void {
         const text = opts.cmd ?? command.map((w) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`)).join(' ');
         if (!text) throw new UsageError('lab exec: no command given (tortie lab exec FILE NODE -- CMD ARGS, or --cmd "CMD")');
         const code = await execIn(runningLab(file, opts.name), node, text);
-        process.exitCode = code;
+        // The command's own exit status, as docker exec and containerlab exec give it (its
+        // output went straight to our terminal, so nothing is left to flush).
+        if (code !== 0) process.exit(code);
       }),
     ['tortie lab exec tor-frr.clab.yml tor1 -- vtysh -c "show bgp summary"', 'tortie lab exec fabric3.clab.yml web-1 -- ping -c 1 10.65.0.2', 'tortie lab exec fabric3.clab.yml host1 -- tortie node status'],
   );
