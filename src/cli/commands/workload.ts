@@ -18,7 +18,7 @@ import { parseLabelList } from '../../cni/spec.js';
 import { Ipam } from '../../ipam/ipam.js';
 import { ResourceConfigSource } from '../../ipam/resource-source.js';
 import { logger } from '../../log/logger.js';
-import { addWorkload, DEFAULT_STATE_DIR, delWorkload, listWorkloads, type CniRunner, type WorkloadContext } from '../../workload/index.js';
+import { addWorkload, checkWorkloadName, DEFAULT_STATE_DIR, delWorkload, listWorkloads, modeKind, parseNetMode, readRecord, type CniRunner, type WorkloadContext } from '../../workload/index.js';
 import { addDatastoreOptions, datastoreOptions, examples, openDatastore, renderTable, toJson, withResourceStore } from './common.js';
 import { ResourceStore } from '../../datastore/resources/store.js';
 
@@ -42,21 +42,43 @@ function daemonSocket(opts: CommonOpts): string | null {
   return existsSync(DEFAULT_NODE_SOCKET) ? DEFAULT_NODE_SOCKET : null;
 }
 
-/** Runs fn with a WorkloadContext whose CNI calls go to the daemon or run in-process. */
-async function withContext<T>(cmd: Command, opts: CommonOpts, node: string | undefined, fn: (ctx: WorkloadContext) => Promise<T>): Promise<T> {
+/**
+ * Runs fn with a WorkloadContext whose CNI calls go to the daemon or run in-process.
+ * `needIpam` (the bridge and macvlan modes, which take addresses from IPAM themselves):
+ * the datastore is opened even when a daemon serves the CNI calls.
+ */
+async function withContext<T>(cmd: Command, opts: CommonOpts, node: string | undefined, fn: (ctx: WorkloadContext) => Promise<T>, needIpam = false): Promise<T> {
   const socket = daemonSocket(opts);
+  if (socket && needIpam) {
+    const cni: CniRunner = (env, stdin) => callControl<CniOutcome>(socket, 'POST', '/cni', { env, stdin });
+    return withResourceStore(cmd, async (store) => {
+      const source = new ResourceConfigSource(store);
+      return fn({ stateDir: opts.stateDir, hostNetns: opts.hostNetns, cni, ipam: { ipam: new Ipam(store.kv, source), pools: () => source.pools() } });
+    });
+  }
   if (socket) {
     const cni: CniRunner = (env, stdin) => callControl<CniOutcome>(socket, 'POST', '/cni', { env, stdin });
     return fn({ stateDir: opts.stateDir, hostNetns: opts.hostNetns, cni });
   }
   return withResourceStore(cmd, async (store) => {
-    const ipam = new Ipam(store.kv, new ResourceConfigSource(store));
+    const source = new ResourceConfigSource(store);
+    const ipam = new Ipam(store.kv, source);
     const cni: CniRunner = (env, stdin) => {
       const nodeName = node ?? (JSON.parse(stdin) as { nodename?: string }).nodename ?? '';
       return handleCni(env, stdin, { ipam, store, nodeName, hostNetns: opts.hostNetns, log: logger('cni') });
     };
-    return fn({ stateDir: opts.stateDir, hostNetns: opts.hostNetns, cni });
+    return fn({ stateDir: opts.stateDir, hostNetns: opts.hostNetns, cni, ipam: { ipam, pools: () => source.pools() } });
   });
+}
+
+/** Whether a --net mode takes its addresses from IPAM itself (bridge, macvlan). */
+function modeNeedsIpam(net: string): boolean {
+  try {
+    const kind = modeKind(parseNetMode(net));
+    return kind === 'bridge' || kind === 'macvlan';
+  } catch {
+    return false; // addWorkload reports the bad mode
+  }
 }
 
 function positiveInt(flag: string) {
@@ -74,35 +96,48 @@ export function registerWorkloadCommands(program: Command): void {
   const add = commonOptions(
     workload
       .command('add')
-      .description('make a workload: a namespace tw-NAME with an address, routes and an endpoint')
+      .description('make a workload: a namespace tw-NAME with an address, routes and an endpoint (tortie mode), or wired by a single-host mode')
       .argument('<name>', 'workload name (the namespace is tw-NAME)')
       .requiredOption('--node <name>', 'the node (host) the workload runs on')
-      .option('--net <mode>', 'tortie | none (loopback only) | host (the host\'s namespace) | container:OTHER', 'tortie')
+      .option('--net <mode>', 'tortie | none (loopback only) | host (the host\'s namespace) | container:OTHER | bridge[:BRIDGE] (a Linux bridge with NAT outgoing, default tortie-br0) | macvlan:PARENT (a macvlan child of the host\'s PARENT)', 'tortie')
+      .option('--pool <name>', 'bridge: the IPPool whose CIDR is the bridge subnet (default: the pool named as the bridge); macvlan: the IPPool (inside PARENT\'s subnet) to take the address from')
+      .option('--gateway <ip>', 'macvlan: the default gateway (default: the host\'s default gateway through PARENT, if any)')
       .option('--labels <k=v,...>', 'labels of its WorkloadEndpoint')
       .option('--namespace <ns>', 'namespace of its WorkloadEndpoint', 'default')
       .option('--network <name>', 'CNI network name', 'tortie')
       .option('--mtu <n>', 'interface MTU', positiveInt('--mtu'))
       .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table')),
-  ).action(async (name: string, opts: CommonOpts & { node: string; net: string; labels?: string; namespace: string; network: string; mtu?: number; output: string }, command: Command) => {
+  ).action(async (name: string, opts: CommonOpts & { node: string; net: string; labels?: string; namespace: string; network: string; mtu?: number; pool?: string; gateway?: string; output: string }, command: Command) => {
     let labels: Record<string, string> = {};
     try {
       labels = opts.labels ? parseLabelList(opts.labels, '--labels') : {};
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
-    const rec = await withContext(command, opts, opts.node, (ctx) =>
-      addWorkload({ name, node: opts.node, net: opts.net, labels, namespace: opts.namespace, network: opts.network, mtu: opts.mtu }, ctx),
+    const rec = await withContext(
+      command,
+      opts,
+      opts.node,
+      (ctx) => addWorkload({ name, node: opts.node, net: opts.net, labels, namespace: opts.namespace, network: opts.network, mtu: opts.mtu, pool: opts.pool, gateway: opts.gateway }, ctx),
+      modeNeedsIpam(opts.net),
     );
     if (opts.output === 'json') process.stdout.write(toJson(rec));
     else process.stdout.write(`workload ${rec.name} added${rec.netns ? ` in netns ${rec.netns}` : ''}${rec.ips.length ? `: ${rec.ips.join(', ')}` : ''}\n`);
   });
-  examples(add, ['tortie workload add web-1 --node host-1 --labels app=web', 'tortie workload add sidecar --node host-1 --net container:web-1']);
+  examples(add, [
+    'tortie workload add web-1 --node host-1 --labels app=web',
+    'tortie workload add sidecar --node host-1 --net container:web-1',
+    'tortie workload add box-1 --node host-1 --net bridge            # IPPool "tortie-br0" is the bridge subnet',
+    'tortie workload add mv-1 --node host-1 --net macvlan:eth0 --pool lan-pool --gateway 192.168.1.1',
+  ]);
 
   commonOptions(
-    workload.command('del').description('delete a workload: CNI DEL, then its namespace').argument('<name>', 'workload name'),
+    workload.command('del').description('delete a workload: what its mode made, its addresses, its namespace (a workload that is not there: nothing to do)').argument('<name>', 'workload name'),
   ).action(async (name: string, opts: CommonOpts, command: Command) => {
-    const rec = await withContext(command, opts, undefined, (ctx) => delWorkload(name, ctx));
-    process.stdout.write(`workload ${rec.name} deleted\n`);
+    checkWorkloadName(name);
+    const known = readRecord({ stateDir: opts.stateDir, cni: async () => ({ exitCode: 1, stdout: '' }) }, name);
+    const rec = await withContext(command, opts, undefined, (ctx) => delWorkload(name, ctx), known !== null && modeNeedsIpam(known.net));
+    process.stdout.write(rec ? `workload ${rec.name} deleted\n` : `workload ${name}: not there, nothing to delete\n`);
   });
 
   commonOptions(
@@ -118,8 +153,8 @@ export function registerWorkloadCommands(program: Command): void {
     }
     process.stdout.write(
       renderTable(
-        ['NAME', 'NODE', 'NET', 'NETNS', 'ADDRESSES', 'LABELS', 'STATE'],
-        items.map((w) => [w.name, w.node, w.net, w.netns ?? '(root)', w.ips.join(',') || '-', Object.entries(w.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-', w.present ? 'ok' : 'netns missing']),
+        ['NAME', 'NODE', 'MODE', 'NET', 'NETNS', 'ADDRESSES', 'LABELS', 'STATE'],
+        items.map((w) => [w.name, w.node, w.mode, w.net, w.netns ?? '(root)', w.ips.join(',') || '-', Object.entries(w.labels).map(([k, v]) => `${k}=${v}`).join(',') || '-', w.present ? 'ok' : 'netns missing']),
       ),
     );
   });
