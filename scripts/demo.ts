@@ -1,75 +1,88 @@
 /**
- * The interim demo (the full one, with workloads, policy and a reachability matrix, comes
- * with the lab runner): a three-router BGP fabric in network namespaces. Two hosts run
- * `tortie bgp run`, one runs FRR's bgpd; all three peer in a full eBGP mesh, each announces
- * its own /26, and the demo shows the sessions, the routes, and a withdrawal spreading.
- * Everything it makes is removed at the end, also on Ctrl-C.
+ * The demo: the whole system in a lab. Brings up labs/containerlab/tor-frr (two racks, each
+ * behind an FRR top-of-rack router; four tortie hosts peering eBGP with their ToR; etcd;
+ * four workloads) with `tortie lab up`, shows the sessions and the ToRs' routes, prints who
+ * reaches whom, applies a sample policy, prints the matrix again with the policy that denies
+ * each denied pair, and leaves the lab running for the user to look around.
+ *
+ * Every step is the tortie command a user would type, printed before it runs. Running the
+ * demo again first takes down the lab a previous run left.
  */
-import { NetnsScope } from '../src/kernel/index.js';
-import { makeHosts, type Host } from '../test/helpers/netns.js';
-import { startFrr } from '../test/helpers/peers/frr.js';
-import { startTortieSpeaker, type TortieSpeaker } from '../test/helpers/peers/tortie-speaker.js';
-import { tortie } from '../test/helpers/cli.js';
-import { waitFor } from '../test/helpers/wait.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { readState } from '../src/lab/state.js';
 
-const say = (text: string) => process.stdout.write(`\n\x1b[1m== ${text}\x1b[0m\n`);
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const BIN = join(ROOT, 'bin', 'tortie.js');
+const LAB = process.env.TORTIE_DEMO_LAB ?? 'tor-frr';
+const FILE = `labs/containerlab/${LAB}/${LAB}.clab.yml`;
+const POLICY = `labs/containerlab/${LAB}/policy.yaml`;
+
+const bold = (t: string) => (process.stdout.isTTY ? `\x1b[1m${t}\x1b[0m` : t);
+const say = (text: string) => process.stdout.write(`\n${bold(`== ${text}`)}\n`);
 const show = (text: string) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 
-async function main(): Promise<void> {
-  const scope = new NetnsScope();
-  try {
-    say('Three hosts on one segment (network namespaces)');
-    const seg = await makeHosts(scope, 3, { subnet: '10.240.0.0/24', name: 'r' });
-    const [a, b, c] = seg.hosts as [Host, Host, Host];
-    show(`  ${a.netns}  ${a.ipv4}  tortie  AS 65001  announces 10.65.1.0/26`);
-    show(`  ${b.netns}  ${b.ipv4}  FRR     AS 65002  announces 10.65.2.0/26`);
-    show(`  ${c.netns}  ${c.ipv4}  tortie  AS 65003  announces 10.65.3.0/26`);
-
-    const peer = (h: Host, asn: number) => ({ address: h.ipv4, asn, import: 'accept-all', export: 'accept-all', holdTime: 9, connectRetryTime: 1 });
-    const frr = await startFrr(scope, b.netns, {
-      asn: 65002,
-      routerId: b.ipv4,
-      neighbors: [{ address: a.ipv4, asn: 65001 }, { address: c.ipv4, asn: 65003 }],
-      networks: ['10.65.2.0/26'],
-    });
-    const ta: TortieSpeaker = await startTortieSpeaker(scope, a.netns, { asn: 65001, routerId: a.ipv4, peers: [peer(b, 65002), peer(c, 65003)], originate: ['10.65.1.0/26'] });
-    const tc: TortieSpeaker = await startTortieSpeaker(scope, c.netns, { asn: 65003, routerId: c.ipv4, peers: [peer(a, 65001), peer(b, 65002)], originate: ['10.65.3.0/26'] });
-
-    say('Waiting for the BGP sessions');
-    for (const [s, others] of [[ta, [b, c]], [tc, [a, b]]] as const) {
-      for (const o of others) await s.waitForState(o.ipv4, 'Established', 30_000);
-    }
-    await waitFor(async () => (await ta.routes()).length >= 3 && (await tc.routes()).length >= 3 && (await frr.routes()).size >= 3, {
-      timeoutMs: 20_000,
-      what: 'every router to know every /26',
-    });
-
-    say(`tortie bgp peers   (on ${a.netns})`);
-    show((await tortie(['bgp', 'peers', '--socket', ta.socket])).stdout);
-    say(`tortie bgp routes  (on ${a.netns})`);
-    show((await tortie(['bgp', 'routes', '--socket', ta.socket])).stdout);
-    say(`FRR: show bgp ipv4 unicast  (on ${b.netns})`);
-    show(await frr.vtysh('show bgp ipv4 unicast'));
-
-    say(`tortie bgp withdraw 10.65.3.0/26  (on ${c.netns})`);
-    show((await tortie(['bgp', 'withdraw', '10.65.3.0/26', '--socket', tc.socket])).stdout);
-    const started = Date.now();
-    await waitFor(async () => !(await frr.routes()).has('10.65.3.0/26') && !(await ta.routes()).some((r) => r.prefix === '10.65.3.0/26'), {
-      timeoutMs: 10_000,
-      intervalMs: 20,
-      what: 'the withdrawal to reach every router',
-    });
-    show(`  gone from FRR and from ${a.netns} within ${Date.now() - started} ms`);
-    say(`tortie bgp routes  (on ${a.netns}, after the withdrawal)`);
-    show((await tortie(['bgp', 'routes', '--socket', ta.socket])).stdout);
-
-    say('Done');
-    show('  Look around next time: the speakers answer `tortie bgp peers|routes --socket S` while they run;');
-    show('  the tests in test/integration/bgp/ show more (FRR interop, MD5, hold timers, route server).');
-    show('  Everything this demo made has been removed.');
-  } finally {
-    await scope.cleanup();
-  }
+/** Runs `tortie ARGS` as the user would, printing the command and its output. */
+async function tortie(args: string[], options: { env?: Record<string, string>; allowFail?: boolean } = {}): Promise<number> {
+  const envText = Object.entries(options.env ?? {}).map(([k, v]) => `${k}=${v} `).join('');
+  show(`$ ${envText}tortie ${args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a}'`)).join(' ')}`);
+  const r = await execa(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: 'inherit', reject: false, env: { TORTIE_LOG_LEVEL: 'warn', ...options.env } });
+  if (r.exitCode !== 0 && !options.allowFail) throw new Error(`tortie ${args.join(' ')} failed (exit ${r.exitCode})`);
+  return r.exitCode ?? 1;
 }
 
-await main();
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('the demo makes network namespaces: run it as root (sudo bash scripts/demo.sh)');
+  if (!existsSync(join(ROOT, FILE))) throw new Error(`${FILE} is missing`);
+  if (readState(LAB)) {
+    say(`A lab ${LAB} from an earlier run is up: taking it down first`);
+    await tortie(['lab', 'down', FILE]);
+  }
+
+  say(`Bring up ${LAB}: a containerlab topology, realized with network namespaces (no Docker)`);
+  show(`  ${FILE}: two racks, each behind an FRR top-of-rack router (AS 65001, 65002);`);
+  show('  four tortie hosts (rack 1: AS 65101, rack 2: AS 65102) peer eBGP with their ToR, no mesh;');
+  show('  the ToRs peer eBGP with each other. An etcd for the lab; four workloads.');
+  await tortie(['lab', 'up', FILE]);
+  const state = readState(LAB);
+  if (!state?.datastore) throw new Error(`lab ${LAB} has no state after lab up`);
+  const ds = { TORTIE_DATASTORE: state.datastore.url };
+
+  say('A host\'s view: its BGP session with its ToR');
+  await tortie(['lab', 'exec', FILE, 'host1', '--', 'tortie', 'node', 'status']);
+  say('The ToR of rack 1 carries each workload\'s /32: its own rack\'s directly, rack 2\'s via tor2');
+  await tortie(['lab', 'exec', FILE, 'tor1', '--', 'vtysh', '-c', 'show ip route bgp']);
+
+  say('Who reaches whom, before any policy (ping from every workload to every other)');
+  await tortie(['lab', 'reach', FILE]);
+
+  say(`Apply a sample policy: ${POLICY}`);
+  show('  db-from-web:     workloads with app=db accept traffic only from app=web');
+  show('  web-from-client: workloads with app=web accept traffic only from app=client');
+  await tortie(['apply', '-f', POLICY], { env: ds });
+
+  say('Who reaches whom now (✓ reaches, ✗ denied; for each denied pair, the policy that denies it)');
+  const code = await tortie(['lab', 'reach', FILE], { allowFail: true });
+
+  say('The lab is still running. Look around:');
+  show(`  npx tortie lab status ${FILE}  # nodes, BGP sessions, workloads`);
+  show(`  npx tortie lab exec ${FILE} host1 -- tortie node status`);
+  show(`  npx tortie lab exec ${FILE} tor2 -- vtysh -c 'show bgp summary'`);
+  show(`  npx tortie lab exec ${FILE} client-1 -- ping -c 2 ${state.workloads.find((w) => w.short === 'web-2')?.ips[0] ?? '10.65.x.y'}`);
+  show(`  npx tortie lab graph ${FILE} --out ${LAB}.svg  # a picture with session states`);
+  show(`  TORTIE_DATASTORE=${state.datastore.url} npx tortie get networkpolicy -o wide`);
+  show(`  npx tortie lab reach ${FILE}  # the matrix again, e.g. after editing ${POLICY}`);
+  show('Tear it all down (namespaces, processes, etcd, files):');
+  show(`  npx tortie lab down ${FILE}`);
+  if (code !== 0) throw new Error('some pairs did not behave as the policies say (marked ! above)');
+}
+
+try {
+  await main();
+} catch (err) {
+  process.stderr.write(`\ndemo: ${err instanceof Error ? err.message : String(err)}\n`);
+  if (readState(LAB)) process.stderr.write(`demo: the lab is left up for a look; remove it with: npx tortie lab down ${FILE}\n`);
+  process.exitCode = 1;
+}
