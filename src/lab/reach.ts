@@ -181,8 +181,9 @@ export async function observe(cells: MatrixCell[], netnsOf: (name: string) => st
 export function renderMatrix(cells: readonly MatrixCell[], names: readonly string[]): string {
   const cell = (from: string, to: string) => cells.find((c) => c.from === from && c.to === to)!;
   const w = Math.max(4, ...names.map((n) => n.length));
+  const first = Math.max(w, 'from \\ to'.length);
   const lines: string[] = [];
-  lines.push(`${'from \\ to'.padEnd(w + 2)}${names.map((n) => n.padEnd(w + 2)).join('')}`.trimEnd());
+  lines.push(`${'from \\ to'.padEnd(first + 2)}${names.map((n) => n.padEnd(w + 2)).join('')}`.trimEnd());
   for (const from of names) {
     const row = names.map((to) => {
       const c = cell(from, to);
@@ -191,7 +192,7 @@ export function renderMatrix(cells: readonly MatrixCell[], names: readonly strin
       const odd = c.observed !== undefined && c.observed !== c.expected.allowed ? '!' : '';
       return `${mark}${odd}`.padEnd(w + 2);
     });
-    lines.push(`${from.padEnd(w + 2)}${row.join('')}`.trimEnd());
+    lines.push(`${from.padEnd(first + 2)}${row.join('')}`.trimEnd());
   }
   const denied = cells.filter((c) => c.from !== c.to && c.observed === false);
   if (denied.length) {
