@@ -12,6 +12,7 @@ import { registerBgpCommands } from './commands/bgp.js';
 import { registerWorkloadCommands } from './commands/workload.js';
 import { registerNodeCommands } from './commands/node.js';
 import { registerLabCommands } from './commands/lab.js';
+import { registerDnsCommands } from './commands/dns.js';
 
 export function buildProgram(): Command {
   const program = new Command('tortie')
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
   registerWorkloadCommands(program);
   registerNodeCommands(program);
   registerLabCommands(program);
+  registerDnsCommands(program);
   return program;
 }
 
