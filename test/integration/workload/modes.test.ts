@@ -107,7 +107,14 @@ describe('tortie workload --net bridge and macvlan (built CLI, real etcd)', func
     await scope().veth({ netns: host, name: 'up0', addresses: ['10.222.0.1/24'] }, { netns: outside, name: 'eth0', addresses: ['10.222.0.2/24'] });
     const [a, b, c] = ['ba', 'bb', 'bc'].map((x) => `${stem}${x}`) as [string, string, string];
 
-    let r = await wl(host, 'b', 'add', a, '--node', 'node-b', '--net', 'bridge');
+    // A bridge needs its pool (by default the one named as the bridge): one line, nothing left.
+    let r = await wl(host, 'b', 'add', a, '--node', 'node-b', '--net', 'bridge:br-nopool');
+    expect(r.exitCode).to.equal(1);
+    expect(r.stderr).to.include('no IPPool "br-nopool"');
+    expect(netnsExists(`tw-${a}`)).to.equal(false);
+    expect((await listLinks(host)).map((l) => l.name)).to.not.include('br-nopool');
+
+    r = await wl(host, 'b', 'add', a, '--node', 'node-b', '--net', 'bridge');
     expect(r.exitCode, r.stderr).to.equal(0);
     r = await wl(host, 'b', 'add', b, '--node', 'node-b', '--net', 'bridge');
     expect(r.exitCode, r.stderr).to.equal(0);
