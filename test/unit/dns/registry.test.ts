@@ -6,6 +6,7 @@ import { decodeDnsRecord, DNS_PREFIX } from '../../../src/dns/records.js';
 import { DnsRegistrar } from '../../../src/dns/registry.js';
 import { logger } from '../../../src/log/logger.js';
 import { waitFor } from '../../helpers/wait.js';
+import { endpointDoc } from './fixtures.js';
 
 const log = logger('dns-test');
 log.level = 'error';
@@ -19,22 +20,6 @@ function expireLease(kv: MemoryKV, id: string): void {
   (kv as unknown as { dropLease(id: string): void }).dropLease(id);
 }
 
-export function endpointDoc(name: string, node: string, ips: string[], options: { namespace?: string; workload?: string; ports?: { name: string; protocol: string; port: number }[] } = {}) {
-  return {
-    apiVersion: 'projectcalico.org/v3',
-    kind: 'WorkloadEndpoint',
-    metadata: { name, namespace: options.namespace ?? 'prod' },
-    spec: {
-      node,
-      orchestrator: 'tortie',
-      workload: options.workload ?? name,
-      endpoint: 'eth0',
-      interfaceName: `tor${name}`.slice(0, 15),
-      ipNetworks: ips,
-      ports: options.ports ?? [],
-    },
-  };
-}
 
 describe('dns: registrar and cache on the memory store', function () {
   let kv: MemoryKV;

@@ -1,0 +1,304 @@
+/**
+ * Service discovery on real etcd: two registrars standing for two hosts, the DNS server
+ * answering real UDP and TCP queries on loopback, and a workload (a network namespace) that
+ * resolves another by name through `tortie dns` running beside it and connects to it.
+ */
+import { expect } from 'chai';
+import { createSocket } from 'node:dgram';
+import { connect } from 'node:net';
+import * as dnsPacket from 'dns-packet';
+import type { DecodedPacket, Packet, Question } from 'dns-packet';
+import { execa } from 'execa';
+import type { KV } from '../../../src/datastore/kv.js';
+import { openKV } from '../../../src/datastore/open.js';
+import { ResourceStore } from '../../../src/datastore/resources/store.js';
+import { decodeDnsRecord, DNS_PREFIX } from '../../../src/dns/records.js';
+import { DnsRegistrar } from '../../../src/dns/registry.js';
+import { startDnsServer, type DnsServer } from '../../../src/dns/server.js';
+import { execInNetns } from '../../../src/kernel/index.js';
+import { logger } from '../../../src/log/logger.js';
+import { TORTIE_BIN } from '../../helpers/cli.js';
+import { startEtcd, type EtcdServer } from '../../helpers/etcd.js';
+import { startEchoServer, useNetnsScope } from '../../helpers/netns.js';
+import { waitFor } from '../../helpers/wait.js';
+import { endpointDoc } from '../../unit/dns/fixtures.js';
+
+const log = logger('dns-it');
+log.level = 'error';
+
+type Reply = DecodedPacket & { rcode: string };
+let nextId = 1;
+
+function query(name: string, type: Question['type'], extra: Partial<Packet> = {}): Packet {
+  return { type: 'query', id: nextId++ & 0xffff, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name, class: 'IN' }], ...extra };
+}
+
+/** One query over UDP; rejects after timeoutMs without an answer. */
+function udpQuery(port: number, packet: Packet, timeoutMs = 2000): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const sock = createSocket('udp4');
+    const timer = setTimeout(() => {
+      sock.close();
+      reject(new Error(`no UDP answer from 127.0.0.1:${port}`));
+    }, timeoutMs);
+    sock.on('message', (msg) => {
+      clearTimeout(timer);
+      sock.close();
+      resolve(dnsPacket.decode(msg) as Reply);
+    });
+    sock.send(dnsPacket.encode(packet), port, '127.0.0.1');
+  });
+}
+
+/** Several queries on one TCP connection (length-prefixed), sent in one write; answers in order. */
+function tcpQueries(port: number, packets: Packet[], timeoutMs = 2000): Promise<Reply[]> {
+  return new Promise((resolve, reject) => {
+    const conn = connect(port, '127.0.0.1');
+    const replies: Reply[] = [];
+    let pending = Buffer.alloc(0);
+    const timer = setTimeout(() => {
+      conn.destroy();
+      reject(new Error(`only ${replies.length} of ${packets.length} TCP answers`));
+    }, timeoutMs);
+    conn.on('connect', () => conn.write(Buffer.concat(packets.map((p) => dnsPacket.streamEncode(p)))));
+    conn.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk]);
+      while (pending.length >= 2 && pending.length >= 2 + pending.readUInt16BE(0)) {
+        const len = pending.readUInt16BE(0);
+        replies.push(dnsPacket.decode(pending.subarray(2, 2 + len)) as Reply);
+        pending = pending.subarray(2 + len);
+      }
+      if (replies.length === packets.length) {
+        clearTimeout(timer);
+        conn.end();
+        resolve(replies);
+      }
+    });
+    conn.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+const addressesOf = (r: Reply, type = 'A') => (r.answers ?? []).filter((a) => a.type === type).map((a) => (a as { data: string }).data);
+
+describe('dns: registration on etcd and lookup over UDP and TCP', function () {
+  this.timeout(60_000);
+  let etcd: EtcdServer;
+  const kvs: KV[] = [];
+  let store: ResourceStore;
+  let hostA: DnsRegistrar;
+  let hostB: DnsRegistrar;
+  let kvB: KV;
+  let server: DnsServer;
+  let port: number;
+
+  before(async function () {
+    etcd = await startEtcd();
+    const open = async () => {
+      const kv = await openKV(etcd.url);
+      kvs.push(kv);
+      return kv;
+    };
+    store = new ResourceStore(await open());
+    hostA = new DnsRegistrar({ kv: await open(), nodeName: 'host-a', leaseTtlSeconds: 30, log });
+    kvB = await open();
+    hostB = new DnsRegistrar({ kv: kvB, nodeName: 'host-b', leaseTtlSeconds: 2, log });
+    hostA.start(store);
+    hostB.start(store);
+    server = startDnsServer({ kv: await open(), listen: [{ address: '127.0.0.1', port: 0 }], domain: 'tortie.local', ttlSeconds: 5, log });
+    await server.ready;
+    port = server.bound[0]!.port;
+  });
+
+  after(async function () {
+    await hostA?.stop();
+    await hostB?.stop().catch(() => undefined);
+    await server?.stop();
+    for (const kv of kvs) await kv.close().catch(() => undefined);
+    await etcd?.stop();
+  });
+
+  it('answers A, AAAA and SRV over UDP, and several queries on one TCP connection', async function () {
+    await store.create(endpointDoc('web', 'host-a', ['10.65.0.7/32', 'fd00:65::7/128'], { ports: [{ name: 'http', protocol: 'TCP', port: 8080 }] }));
+    const a = await waitFor(
+      async () => {
+        const r = await udpQuery(port, query('web.prod.tortie.local', 'A'));
+        return r.rcode === 'NOERROR' && addressesOf(r).length > 0 ? r : null;
+      },
+      { what: 'web.prod.tortie.local to resolve' },
+    );
+    expect(addressesOf(a)).to.deep.equal(['10.65.0.7']);
+    expect(a.flag_aa).to.equal(true);
+    expect((a.answers![0] as { ttl: number }).ttl).to.equal(5);
+
+    const [aaaa, srv, nx, refused, upper] = await tcpQueries(port, [
+      query('web.prod.tortie.local', 'AAAA'),
+      query('_http._tcp.web.prod.tortie.local', 'SRV'),
+      query('nobody.prod.tortie.local', 'A'),
+      query('example.com', 'A'),
+      query('WEB.Prod.TORTIE.local', 'A'),
+    ]);
+    expect(addressesOf(aaaa!, 'AAAA')).to.deep.equal(['fd00:65::7']);
+    expect(srv!.answers!.map((x) => (x as { data: unknown }).data)).to.deep.equal([{ priority: 0, weight: 0, port: 8080, target: 'web.prod.tortie.local' }]);
+    expect(addressesOf({ ...srv!, answers: srv!.additionals } as Reply)).to.deep.equal(['10.65.0.7']);
+    expect(nx!.rcode).to.equal('NXDOMAIN');
+    expect(nx!.authorities!.map((x) => x.type)).to.deep.equal(['SOA']);
+    expect(refused!.rcode).to.equal('REFUSED');
+    expect(addressesOf(upper!)).to.deep.equal(['10.65.0.7']);
+  });
+
+  it('a big answer comes truncated (TC) over UDP and whole over TCP', async function () {
+    const ips = Array.from({ length: 20 }, (_, i) => `10.65.2.${i + 1}/32`);
+    await store.create(endpointDoc('big', 'host-a', ips));
+    const udp = await waitFor(
+      async () => {
+        const r = await udpQuery(port, query('big.prod.tortie.local', 'A'));
+        return r.rcode === 'NOERROR' && r.flag_tc ? r : null;
+      },
+      { what: 'a truncated answer for big' },
+    );
+    expect(udp.answers).to.deep.equal([]);
+    const [tcp] = await tcpQueries(port, [query('big.prod.tortie.local', 'A')]);
+    expect(tcp!.flag_tc).to.equal(false);
+    expect(addressesOf(tcp!)).to.have.length(20);
+  });
+
+  it('the name follows its workload from host-a to host-b', async function () {
+    await store.create(endpointDoc('mover', 'host-a', ['10.65.0.20/32']));
+    await waitFor(async () => addressesOf(await udpQuery(port, query('mover.prod.tortie.local', 'A'))).join() === '10.65.0.20', { what: 'mover on host-a' });
+    await store.delete({ kind: 'WorkloadEndpoint', name: 'mover', namespace: 'prod' });
+    await store.create(endpointDoc('mover', 'host-b', ['10.65.1.20/32']));
+    const started = Date.now();
+    await waitFor(async () => addressesOf(await udpQuery(port, query('mover.prod.tortie.local', 'A'))).join() === '10.65.1.20', { what: 'mover on host-b', timeoutMs: 5000 });
+    expect(Date.now() - started).to.be.below(5000); // within the answers' TTL
+  });
+
+  it('when a host dies (its keep-alives stop), its records expire with its lease; a revoked lease of a live host is replaced', async function () {
+    await store.create(endpointDoc('victim', 'host-b', ['10.65.1.30/32']));
+    await waitFor(async () => addressesOf(await udpQuery(port, query('victim.prod.tortie.local', 'A'))).length === 1, { what: 'victim resolves' });
+    // Host b dies: no revoke, no more keep-alives (its etcd client goes away).
+    await hostB.stop({ keepRecords: true });
+    await kvB.close();
+    const r = await waitFor(
+      async () => {
+        const x = await udpQuery(port, query('victim.prod.tortie.local', 'A'));
+        return x.rcode === 'NXDOMAIN' ? x : null;
+      },
+      { what: 'victim to expire with host-b\'s 2 s lease', timeoutMs: 6000, intervalMs: 100 },
+    );
+    expect(r.authorities!.map((x) => x.type)).to.deep.equal(['SOA']);
+    expect(addressesOf(await udpQuery(port, query('mover.prod.tortie.local', 'A')))).to.deep.equal([]);
+
+    // Host a's lease revoked behind its back (etcdctl, as an operator would): its records go,
+    // and its registrar, which is alive, registers them again under a new lease.
+    const key = `${DNS_PREFIX}prod/web/host-a`;
+    const before = hostA.leaseId!;
+    const events: string[] = [];
+    const watcher = kvs[0]!.watch(DNS_PREFIX, {}, { onEvents: (evs) => void evs.forEach((e) => e.type === 'delete' && events.push(e.key)) });
+    try {
+      await execa('etcdctl', ['--endpoints', etcd.endpoints.join(','), 'lease', 'revoke', before]);
+      await waitFor(() => events.includes(key), { what: 'web\'s record to go with the revoked lease' });
+      const back = await waitFor(
+        async () => {
+          const pair = await kvs[0]!.get(key);
+          return pair && pair.lease !== before ? pair : null;
+        },
+        { what: 'web registered again under a new lease', timeoutMs: 20_000, intervalMs: 100 },
+      );
+      expect(decodeDnsRecord(back.value)!.addresses).to.deep.equal(['10.65.0.7', 'fd00:65::7']);
+      expect(back.lease).to.equal(hostA.leaseId);
+    } finally {
+      await watcher.cancel();
+    }
+  });
+});
+
+/** Inside a namespace: resolve NAME (A) and _echo._tcp.NAME (SRV) via SERVER, connect, echo. */
+const RESOLVE_AND_CONNECT = `
+const { Resolver } = require('node:dns').promises;
+const net = require('node:net');
+const [server, name] = process.argv.slice(1);
+(async () => {
+  const r = new Resolver({ timeout: 1000, tries: 1 });
+  r.setServers([server]);
+  const addrs = await r.resolve4(name);
+  const srv = await r.resolveSrv('_echo._tcp.' + name);
+  const echoed = await new Promise((resolve, reject) => {
+    const c = net.connect(srv[0].port, addrs[0], () => c.write('hello'));
+    c.setTimeout(2000, () => reject(new Error('echo timeout')));
+    c.on('data', (d) => { c.destroy(); resolve(d.toString()); });
+    c.on('error', reject);
+  });
+  process.stdout.write(JSON.stringify({ addrs, port: srv[0].port, target: srv[0].name, echoed }));
+})().catch((e) => { process.stdout.write(JSON.stringify({ error: e.code || e.message })); });
+`;
+
+describe('dns: a workload resolves another by name (tortie dns in its namespace) and connects to it', function () {
+  this.timeout(60_000);
+  const scope = useNetnsScope();
+  let etcd: EtcdServer;
+  const kvs: KV[] = [];
+
+  before(async function () {
+    etcd = await startEtcd({ unixSocket: true });
+  });
+  after(async function () {
+    for (const kv of kvs) await kv.close().catch(() => undefined);
+    await etcd?.stop();
+  });
+
+  it('resolves, connects, and follows the workload to another host within the TTL', async function () {
+    const open = async () => {
+      const kv = await openKV(etcd.url);
+      kvs.push(kv);
+      return kv;
+    };
+    const store = new ResourceStore(await open());
+    const hostA = new DnsRegistrar({ kv: await open(), nodeName: 'host-a', leaseTtlSeconds: 30, log });
+    const hostB = new DnsRegistrar({ kv: await open(), nodeName: 'host-b', leaseTtlSeconds: 30, log });
+    hostA.start(store);
+    hostB.start(store);
+    try {
+      const client = await scope().netns('dnsc');
+      const target = await scope().netns('dnst');
+      await scope().veth({ netns: client, name: 'eth0', addresses: ['10.215.0.1/24'] }, { netns: target, name: 'eth0', addresses: ['10.215.0.2/24', '10.215.0.3/24'] });
+      const echo = await startEchoServer(scope(), target, { proto: 'tcp' });
+      // The DNS server beside the client, as the node daemon would run it for its workloads.
+      const dns = await scope().spawn(client, process.execPath, [TORTIE_BIN, 'dns', '--datastore', etcd.unixUrl!, '--listen', '127.0.0.1:53', '--ttl', '5'], {
+        env: { TORTIE_LOG_LEVEL: 'warn' },
+      });
+      await waitFor(() => {
+        if (dns.exit) throw new Error(`tortie dns exited: ${dns.output()}`);
+        return /serving tortie\.local/.test(dns.output());
+      }, { what: 'tortie dns to serve', timeoutMs: 15_000 });
+
+      const ports = [{ name: 'echo', protocol: 'TCP', port: echo.port }];
+      await store.create(endpointDoc('backend', 'host-a', ['10.215.0.2/32'], { namespace: 'shop', ports }));
+      const resolveFromClient = async () => {
+        const out = await execInNetns(client, process.execPath, ['-e', RESOLVE_AND_CONNECT, '127.0.0.1', 'backend.shop.tortie.local']);
+        return JSON.parse(out) as { addrs?: string[]; port?: number; target?: string; echoed?: string; error?: string };
+      };
+      const first = await waitFor(async () => {
+        const r = await resolveFromClient();
+        return r.echoed ? r : null;
+      }, { what: 'the client to resolve backend and connect', timeoutMs: 10_000, intervalMs: 200 });
+      expect(first).to.deep.equal({ addrs: ['10.215.0.2'], port: echo.port, target: 'backend.shop.tortie.local', echoed: 'hello' });
+
+      // The workload is deleted, and added again on host-b with another address.
+      await store.delete({ kind: 'WorkloadEndpoint', name: 'backend', namespace: 'shop' });
+      await store.create(endpointDoc('backend', 'host-b', ['10.215.0.3/32'], { namespace: 'shop', ports }));
+      const started = Date.now();
+      const moved = await waitFor(async () => {
+        const r = await resolveFromClient();
+        return r.echoed && r.addrs?.join() === '10.215.0.3' ? r : null;
+      }, { what: 'backend to follow to host-b', timeoutMs: 5000, intervalMs: 100 });
+      expect(moved.port).to.equal(echo.port);
+      expect(Date.now() - started).to.be.below(5000);
+    } finally {
+      await hostA.stop();
+      await hostB.stop();
+    }
+  });
+});
