@@ -162,7 +162,14 @@ function allRecords(ctx: WorkloadContext): WorkloadRecord[] {
 }
 
 function networkConfig(rec: WorkloadRecord): string {
-  return JSON.stringify({ cniVersion: '1.0.0', name: rec.network, type: 'tortie', nodename: rec.node, ...(rec.mtu ? { mtu: rec.mtu } : {}) });
+  return JSON.stringify({
+    cniVersion: '1.0.0',
+    name: rec.network,
+    type: 'tortie',
+    nodename: rec.node,
+    ...(rec.mtu ? { mtu: rec.mtu } : {}),
+    ...(rec.pool ? { ipam: { type: 'tortie-ipam', ipv4_pools: [rec.pool] } } : {}),
+  });
 }
 
 function cniEnv(command: string, rec: WorkloadRecord): CniEnv {
@@ -203,7 +210,7 @@ export async function addWorkload(opts: AddWorkloadOptions, ctx: WorkloadContext
   if ((kind === 'bridge' || kind === 'macvlan') && !ctx.ipam) throw new WorkloadError(`--net ${net}: needs IPAM (a datastore) for its addresses`);
   if (kind === 'macvlan' && !opts.pool) throw new WorkloadError(`--net ${net}: name the IPPool to take the address from with --pool (a pool inside ${net.slice(8)}'s subnet)`);
   if (opts.gateway !== undefined && kind !== 'macvlan') throw new WorkloadError(`--gateway: only for --net macvlan:PARENT`);
-  if (opts.pool !== undefined && kind !== 'macvlan' && kind !== 'bridge') throw new WorkloadError(`--pool: only for --net bridge and macvlan:PARENT (the tortie mode picks pools as the CNI plugin does)`);
+  if (opts.pool !== undefined && kind !== 'macvlan' && kind !== 'bridge' && kind !== 'tortie') throw new WorkloadError(`--pool: only for --net tortie, bridge and macvlan:PARENT`);
   if (readRecord(ctx, opts.name)) throw new WorkloadError(`workload ${opts.name} exists already (workload del ${opts.name} first)`);
   const rec: WorkloadRecord = {
     name: opts.name,
@@ -240,6 +247,7 @@ export async function addWorkload(opts: AddWorkloadOptions, ctx: WorkloadContext
   try {
     await createNetns(netns);
     if (net === 'tortie') {
+      if (opts.pool) rec.pool = opts.pool;
       rec.containerId = netns;
       rec.ifName = 'eth0';
       writeRecord(ctx, rec);

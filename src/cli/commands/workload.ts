@@ -100,7 +100,7 @@ export function registerWorkloadCommands(program: Command): void {
       .argument('<name>', 'workload name (the namespace is tw-NAME)')
       .requiredOption('--node <name>', 'the node (host) the workload runs on')
       .option('--net <mode>', 'tortie | none (loopback only) | host (the host\'s namespace) | container:OTHER | bridge[:BRIDGE] (a Linux bridge with NAT outgoing, default tortie-br0) | macvlan:PARENT (a macvlan child of the host\'s PARENT)', 'tortie')
-      .option('--pool <name>', 'bridge: the IPPool whose CIDR is the bridge subnet (default: the pool named as the bridge); macvlan: the IPPool (inside PARENT\'s subnet) to take the address from')
+      .option('--pool <name>', 'tortie: the IPv4 pool to take the address from (CNI ipam.ipv4_pools; default: any that matches); bridge: the IPPool whose CIDR is the bridge subnet (default: the pool named as the bridge); macvlan: the IPPool (inside PARENT\'s subnet) to take the address from')
       .option('--gateway <ip>', 'macvlan: the default gateway (default: the host\'s default gateway through PARENT, if any)')
       .option('--labels <k=v,...>', 'labels of its WorkloadEndpoint')
       .option('--namespace <ns>', 'namespace of its WorkloadEndpoint', 'default')

@@ -105,7 +105,7 @@ describe('tortie workload --net bridge and macvlan (built CLI, real etcd)', func
     // The outside: another segment behind the host, which knows nothing of 10.221.0.0/24.
     const outside = await scope().netns('out');
     await scope().veth({ netns: host, name: 'up0', addresses: ['10.222.0.1/24'] }, { netns: outside, name: 'eth0', addresses: ['10.222.0.2/24'] });
-    const [a, b, c] = ['ba', 'bb', 'bc'].map((x) => `${stem}${x}`) as [string, string, string];
+    const [a, b, c, t] = ['ba', 'bb', 'bc', 'bt'].map((x) => `${stem}${x}`) as [string, string, string, string];
 
     // A bridge needs its pool (by default the one named as the bridge): one line, nothing left.
     let r = await wl(host, 'b', 'add', a, '--node', 'node-b', '--net', 'bridge:br-nopool');
@@ -158,6 +158,14 @@ describe('tortie workload --net bridge and macvlan (built CLI, real etcd)', func
     await execInNetns(outside, 'ip', ['route', 'add', '10.221.0.0/24', 'via', '10.222.0.1']);
     expect(await ping(outside, '10.221.0.1', { timeoutMs: 2000 })).to.equal(true);
     expect(await ping(outside, wa.ips[0]!, { timeoutMs: 1000 })).to.equal(false);
+
+    // A tortie-mode workload beside them, kept off the bridge's pool with --pool.
+    await addPool(kv, 'pods', '10.225.0.0/16');
+    r = await wl(host, 'b', 'add', t, '--node', 'node-b', '--pool', 'pods');
+    expect(r.exitCode, r.stderr).to.equal(0);
+    expect((await list(host, 'b')).find((w) => w.name === t)).to.include({ mode: 'tortie' }).and.have.property('ips').that.satisfies((ips: string[]) => /^10\.225\./.test(ips[0] ?? ''));
+    r = await wl(host, 'b', 'del', t);
+    expect(r.exitCode, r.stderr).to.equal(0);
 
     // del: the address goes back, the veth goes; the bridge and NAT stay while others use it.
     r = await wl(host, 'b', 'del', a);
