@@ -7,7 +7,7 @@
  *
  * For each N and each run, in this order (so every target sees the same machine state
  * within a run): the probes' floor, then each target in turn, each in fresh namespaces.
- * GoBGP is slow (about 5 minutes per 1M run), so by default it is only run up to N = 100k:
+ * GoBGP is slow (about 4.5 minutes per 1M run), so by default it is only run up to N = 100k:
  * `--limit gobgp=none` runs it at every N, `--limit tortie=100000` caps another target.
  */
 import { execFileSync } from 'node:child_process';
