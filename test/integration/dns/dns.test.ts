@@ -302,3 +302,63 @@ describe('dns: a workload resolves another by name (tortie dns in its namespace)
     }
   });
 });
+
+/** Runs in a host namespace: startNodeDns as the node daemon would (from the built code). */
+const HOST_SCRIPT = `
+const [dist, url, node] = process.argv.slice(1);
+(async () => {
+  const { openKV } = await import(dist + '/datastore/open.js');
+  const { ResourceStore } = await import(dist + '/datastore/resources/store.js');
+  const { startNodeDns } = await import(dist + '/dns/host.js');
+  const { logger } = await import(dist + '/log/logger.js');
+  const kv = await openKV(url);
+  const dns = await startNodeDns({ kv, store: new ResourceStore(kv), nodeName: node, log: logger('dns') });
+  process.stdout.write('READY\\n');
+  process.on('SIGTERM', async () => { await dns.stop(); await kv.close(); process.exit(0); });
+})().catch((e) => { process.stdout.write('FAILED ' + e.message + '\\n'); process.exit(1); });
+`;
+
+describe('dns: the node daemon hook (startNodeDns) serves workloads on 169.254.1.1:53 through their gateway', function () {
+  this.timeout(60_000);
+  const scope = useNetnsScope();
+  let etcd: EtcdServer;
+  let kv: KV | undefined;
+
+  before(async function () {
+    etcd = await startEtcd({ unixSocket: true });
+  });
+  after(async function () {
+    await kv?.close();
+    await etcd?.stop();
+  });
+
+  it('a workload wired as CNI wires it resolves a workload of its host by name', async function () {
+    const host = await scope().netns('dnsh');
+    const wl = await scope().netns('dnsw');
+    // As CNI ADD: the workload's /32, a link route to the gateway 169.254.1.1 and a default
+    // route through it; on the host, proxy ARP on the veth and a /32 route to the workload.
+    await scope().veth({ netns: wl, name: 'eth0', addresses: ['10.216.0.5/32'] }, { netns: host, name: 'tortiedns0' });
+    await execInNetns(wl, 'ip', ['route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link']);
+    await execInNetns(wl, 'ip', ['route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0']);
+    await execInNetns(host, 'sysctl', ['-q', '-w', 'net.ipv4.conf.tortiedns0.proxy_arp=1']);
+    await execInNetns(host, 'ip', ['route', 'add', '10.216.0.5/32', 'dev', 'tortiedns0']);
+    const echo = await startEchoServer(scope(), wl, { proto: 'tcp' });
+
+    const dist = new URL('../../../dist/src', import.meta.url).pathname;
+    const daemon = await scope().spawn(host, process.execPath, ['-e', HOST_SCRIPT, dist, etcd.unixUrl!, 'host-h'], { env: { TORTIE_LOG_LEVEL: 'warn' } });
+    await waitFor(() => {
+      if (daemon.exit || /FAILED/.test(daemon.output())) throw new Error(`startNodeDns failed: ${daemon.output()}`);
+      return /READY/.test(daemon.output());
+    }, { what: 'startNodeDns to be ready', timeoutMs: 15_000 });
+    expect(await execInNetns(host, 'ip', ['-o', '-4', 'addr', 'show', 'dev', 'lo'])).to.match(/169\.254\.1\.1\/32 .*lo:tortie/);
+
+    kv = await openKV(etcd.url);
+    await new ResourceStore(kv).create(endpointDoc('self', 'host-h', ['10.216.0.5/32'], { namespace: 'shop', ports: [{ name: 'echo', protocol: 'TCP', port: echo.port }] }));
+    const r = await waitFor(async () => {
+      const out = JSON.parse(await execInNetns(wl, process.execPath, ['-e', RESOLVE_AND_CONNECT, '169.254.1.1', 'self.shop.tortie.local'])) as { addrs?: string[]; echoed?: string };
+      return out.echoed ? out : null;
+    }, { what: 'the workload to resolve itself through 169.254.1.1 and connect', timeoutMs: 10_000, intervalMs: 200 });
+    expect(r.addrs).to.deep.equal(['10.216.0.5']);
+    await daemon.stop();
+  });
+});
