@@ -60,8 +60,13 @@ function extendedNextHopTuples(open: OpenMessage): Set<string> {
 /** Derive the wire format from the OPEN we sent and the OPEN the peer sent. */
 export function negotiateWireFormat(local: OpenMessage, peer: OpenMessage): SessionWireFormat {
   const as4 = find(local, 'four-octet-as').length > 0 && find(peer, 'four-octet-as').length > 0;
-  const maxReceiveLength = find(local, 'extended-message').length > 0 ? MAX_EXTENDED_MESSAGE_LENGTH : MAX_MESSAGE_LENGTH;
-  const maxSendLength = find(peer, 'extended-message').length > 0 ? MAX_EXTENDED_MESSAGE_LENGTH : MAX_MESSAGE_LENGTH;
+  const weSaid = find(local, 'extended-message').length > 0;
+  const peerSaid = find(peer, 'extended-message').length > 0;
+  const maxReceiveLength = weSaid ? MAX_EXTENDED_MESSAGE_LENGTH : MAX_MESSAGE_LENGTH;
+  // RFC 8654 only needs the peer's capability before we send large messages, but FRR 8.4
+  // resets the session (Bad Message Length) unless we advertised it too: FRR and GoBGP send
+  // them only when both sides did, and so do we.
+  const maxSendLength = weSaid && peerSaid ? MAX_EXTENDED_MESSAGE_LENGTH : MAX_MESSAGE_LENGTH;
 
   // RFC 7911 §4: we receive path ids for a family when we said "receive" and the peer said
   // "send"; we send them when we said "send" and the peer said "receive".

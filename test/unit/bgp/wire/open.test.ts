@@ -140,6 +140,12 @@ describe('bgp/wire OPEN and capabilities', () => {
       expect(w.maxSendLength).to.equal(4096);
       expect([...negotiatedFamilies(open(full), open(peer))]).to.deep.equal([IPV6_UNICAST]);
     });
+    it('sends extended messages only when both sides advertised them (FRR 8.4 resets otherwise)', () => {
+      const ext: Capability[] = [{ kind: 'extended-message' }];
+      expect(negotiateWireFormat(open(ext), open(ext))).to.deep.include({ maxReceiveLength: 65535, maxSendLength: 65535 });
+      expect(negotiateWireFormat(open([]), open(ext))).to.deep.include({ maxReceiveLength: 4096, maxSendLength: 4096 });
+      expect(negotiateWireFormat(open(ext), open([]))).to.deep.include({ maxReceiveLength: 65535, maxSendLength: 4096 });
+    });
     it('falls back to plain RFC 4271 against a bare OPEN', () => {
       const w = negotiateWireFormat(open(full), open([]));
       expect(w).to.deep.include({ as4: false, maxReceiveLength: 65535, maxSendLength: 4096 });
