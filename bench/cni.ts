@@ -10,6 +10,9 @@
  *                   spawn to exit, the whole cost a runtime pays;
  *   daemon/server   the same calls, timed inside the server: the library's own work
  *                   (IPAM, two kernel scripts, the endpoint write);
+ *   daemon/c-exec   bin/tortie-cni (the C client, native/cni-client.c) in place of the Node
+ *                   client, same server: what a runtime pays with the C plugin installed;
+ *   daemon/c-server the C client's calls timed inside the server;
  *   inprocess/exec  bin/tortie-cni.js with no daemon: it opens etcd itself on every call;
  *   node -e 0       a bare Node start on this machine, for scale.
  */
@@ -30,6 +33,7 @@ import { NetnsScope, netnsPath, setSysctls } from '../src/kernel/index.js';
 import { startEtcd } from '../test/helpers/etcd.js';
 
 const PLUGIN = fileURLToPath(new URL('../../bin/tortie-cni.js', import.meta.url));
+const C_PLUGIN = fileURLToPath(new URL('../../bin/tortie-cni', import.meta.url));
 
 interface Stats {
   n: number;
@@ -131,6 +135,22 @@ async function main(): Promise<void> {
       }
       results['daemon/exec'] = { add: stats(add), del: stats(del) };
       results['daemon/server'] = { add: stats(serverTimes.ADD), del: stats(serverTimes.DEL) };
+    }
+
+    // Daemon mode through the C client (bin/tortie-cni): no Node start per call.
+    {
+      const config = JSON.stringify({ cniVersion: '1.0.0', name: 'bench', type: 'tortie', nodeSocket: socket });
+      serverTimes.ADD.length = 0;
+      serverTimes.DEL.length = 0;
+      const add: number[] = [];
+      const del: number[] = [];
+      for (let i = 0; i < cycles; i++) {
+        const id = `c${i}`;
+        add.push((await exec('nsenter', [`--net=/run/netns/${host}`, C_PLUGIN], baseEnv('ADD', id), config)).ms);
+        del.push((await exec('nsenter', [`--net=/run/netns/${host}`, C_PLUGIN], baseEnv('DEL', id), config)).ms);
+      }
+      results['daemon/c-exec'] = { add: stats(add), del: stats(del) };
+      results['daemon/c-server'] = { add: stats(serverTimes.ADD), del: stats(serverTimes.DEL) };
     }
 
     // In-process mode: the executable opens etcd on every call.

@@ -31,3 +31,6 @@ if (!upToDate() || process.argv.includes('--force')) {
   const args = [gyp, 'rebuild', '--silent', ...(dir ? [`--nodedir=${dir}`] : [])];
   execFileSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
 }
+
+// The CNI plugin's C client, bin/tortie-cni (see native/build-cni.mjs).
+(await import('./build-cni.mjs')).buildCniClient(process.argv.includes('--force'));

@@ -13,6 +13,7 @@ DEB_PACKAGES=(
   iputils-ping                     # ping probes inside test namespaces
   containernetworking-plugins      # reference CNI plugins chained after ours
   make g++ python3                 # the native socket-option addon (TCP MD5, GTSM)
+  gcc                              # the CNI plugin's C client (native/cni-client.c)
 )
 
 missing=()
