@@ -35,6 +35,10 @@ function query(name: string, type: Question['type'], extra: Partial<Packet> = {}
 
 /** One query over UDP; rejects after timeoutMs without an answer. */
 function udpQuery(port: number, packet: Packet, timeoutMs = 2000): Promise<Reply> {
+  return udpRaw(port, dnsPacket.encode(packet), timeoutMs);
+}
+
+function udpRaw(port: number, message: Buffer, timeoutMs: number): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const sock = createSocket('udp4');
     const timer = setTimeout(() => {
@@ -46,7 +50,7 @@ function udpQuery(port: number, packet: Packet, timeoutMs = 2000): Promise<Reply
       sock.close();
       resolve(dnsPacket.decode(msg) as Reply);
     });
-    sock.send(dnsPacket.encode(packet), port, '127.0.0.1');
+    sock.send(message, port, '127.0.0.1');
   });
 }
 
@@ -163,6 +167,56 @@ describe('dns: registration on etcd and lookup over UDP and TCP', function () {
     const [tcp] = await tcpQueries(port, [query('big.prod.tortie.local', 'A')]);
     expect(tcp!.flag_tc).to.equal(false);
     expect(addressesOf(tcp!)).to.have.length(20);
+  });
+
+  it('survives garbage over UDP and TCP: FORMERR or silence, then answers the next query; frames split across writes', async function () {
+    const sock = createSocket('udp4');
+    try {
+      let seed = 7;
+      const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 0xff;
+      for (let i = 0; i < 300; i++) sock.send(Buffer.from(Array.from({ length: 1 + (i % 60) }, rand)), port, '127.0.0.1');
+    } finally {
+      await new Promise<void>((resolve) => sock.close(() => resolve()));
+    }
+    // A label that runs past the end of the message. (UDP may drop a datagram after such a
+    // burst, so the question is asked until an answer comes.)
+    const mangled = dnsPacket.encode(query('web.prod.tortie.local', 'A'));
+    mangled[12] = 63;
+    const r = await waitFor(() => udpRaw(port, mangled, 500), { what: 'an answer to the mangled query' });
+    expect(r.rcode).to.equal('FORMERR');
+    expect(r.id).to.equal(mangled.readUInt16BE(0));
+    expect(r.questions).to.deep.equal([]);
+    expect(addressesOf(await udpQuery(port, query('web.prod.tortie.local', 'A')))).to.deep.equal(['10.65.0.7']);
+
+    // One TCP query written a byte at a time.
+    const whole = dnsPacket.streamEncode(query('web.prod.tortie.local', 'A'));
+    const answered = await new Promise<Reply>((resolve, reject) => {
+      const conn = connect(port, '127.0.0.1');
+      let got = Buffer.alloc(0);
+      conn.on('connect', async () => {
+        for (const byte of whole) {
+          conn.write(Buffer.from([byte]));
+          await new Promise((r) => setImmediate(r));
+        }
+      });
+      conn.on('data', (chunk: Buffer) => {
+        got = Buffer.concat([got, chunk]);
+        if (got.length >= 2 && got.length >= 2 + got.readUInt16BE(0)) {
+          conn.end();
+          resolve(dnsPacket.decode(got.subarray(2)) as Reply);
+        }
+      });
+      conn.on('error', reject);
+    });
+    expect(addressesOf(answered)).to.deep.equal(['10.65.0.7']);
+
+    // A zero-length frame closes the connection (nothing sane follows it).
+    const closed = await new Promise<boolean>((resolve) => {
+      const conn = connect(port, '127.0.0.1', () => conn.write(Buffer.from([0, 0])));
+      conn.on('close', () => resolve(true));
+      conn.on('error', () => undefined);
+    });
+    expect(closed).to.equal(true);
   });
 
   it('the name follows its workload from host-a to host-b', async function () {
