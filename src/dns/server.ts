@@ -25,6 +25,8 @@ import { DnsCache } from './cache.js';
 import { answerMessage, DEFAULT_MAX_UDP_SIZE, type AnswerConfig } from './message.js';
 
 export const DEFAULT_DNS_DOMAIN = 'tortie.local';
+/** Answers queued on one TCP connection beyond this many bytes: the client is not reading. */
+const TCP_MAX_BUFFERED = 1 << 20;
 export const DEFAULT_DNS_TTL_SECONDS = 5;
 /** The link-local address the node daemon serves DNS on, as Calico's gateway address. */
 export const NODE_DNS_ADDRESS = '169.254.1.1';
@@ -133,6 +135,11 @@ export function startDnsServer(options: DnsServerOptions): DnsServer {
           const prefix = Buffer.alloc(2);
           prefix.writeUInt16BE(out.length);
           conn.write(Buffer.concat([prefix, out]));
+          // A client that sends queries but does not read the answers gets cut off.
+          if (conn.writableLength > TCP_MAX_BUFFERED) {
+            conn.destroy();
+            return;
+          }
         }
       }
     });
