@@ -10,6 +10,7 @@ DEB_PACKAGES=(
   frr bird2 gobgpd                 # peers for interop tests and the benchmark
   iproute2 iptables ipset nftables # the kernel interfaces felix and the labs drive
   tcpdump procps psmisc            # captures in tests; ps/pstree for process checks
+  librsvg2-bin                     # rsvg-convert: `tortie lab graph --png`
   iputils-ping                     # ping probes inside test namespaces
   containernetworking-plugins      # reference CNI plugins chained after ours
   make g++ python3                 # the native socket-option addon (TCP MD5, GTSM)
