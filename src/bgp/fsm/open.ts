@@ -13,21 +13,10 @@ import {
   uint32Data,
   type Notification,
 } from './notification.js';
+import { AS_TRANS, BGP_VERSION, CapabilityCode } from '../wire/constants.js';
 
-/** RFC 6793: the 2-octet AS a 4-octet speaker puts in My Autonomous System when its AS is larger. */
-export const AS_TRANS = 23456;
-export const BGP_VERSION = 4;
-
-export const CapabilityCode = {
-  Multiprotocol: 1,
-  RouteRefresh: 2,
-  ExtendedNextHop: 5,
-  ExtendedMessage: 6,
-  GracefulRestart: 64,
-  FourOctetAs: 65,
-  AddPath: 69,
-  EnhancedRouteRefresh: 70,
-} as const;
+// The numbers come from the codec's constants: one table for the whole speaker.
+export { AS_TRANS, BGP_VERSION };
 
 export interface AfiSafi {
   afi: number;
@@ -71,14 +60,14 @@ export type OpenCapability =
 export type CapabilityKind = OpenCapability['kind'];
 
 const KIND_CODE: Record<Exclude<CapabilityKind, 'unknown'>, number> = {
-  multiprotocol: CapabilityCode.Multiprotocol,
-  'route-refresh': CapabilityCode.RouteRefresh,
-  'enhanced-route-refresh': CapabilityCode.EnhancedRouteRefresh,
-  as4: CapabilityCode.FourOctetAs,
-  'graceful-restart': CapabilityCode.GracefulRestart,
-  'add-path': CapabilityCode.AddPath,
-  'extended-message': CapabilityCode.ExtendedMessage,
-  'extended-next-hop': CapabilityCode.ExtendedNextHop,
+  multiprotocol: CapabilityCode.MULTIPROTOCOL,
+  'route-refresh': CapabilityCode.ROUTE_REFRESH,
+  'enhanced-route-refresh': CapabilityCode.ENHANCED_ROUTE_REFRESH,
+  as4: CapabilityCode.FOUR_OCTET_AS,
+  'graceful-restart': CapabilityCode.GRACEFUL_RESTART,
+  'add-path': CapabilityCode.ADD_PATH,
+  'extended-message': CapabilityCode.EXTENDED_MESSAGE,
+  'extended-next-hop': CapabilityCode.EXTENDED_NEXT_HOP,
 };
 
 /** What the FSM needs from a received OPEN. */
