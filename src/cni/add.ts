@@ -14,6 +14,8 @@ import { CniError, formatResult, type CniResult, type CniRequest } from './spec.
 import { CNI_ERRORS } from './versions.js';
 
 export async function cniAdd(req: CniRequest, deps: CniDeps): Promise<CniResult> {
+  const defaultMtu = req.config.mtu === undefined ? deps.defaultMtu?.() : undefined;
+  if (defaultMtu !== undefined) req = { ...req, config: { ...req.config, mtu: defaultMtu } };
   const node = nodeOf(req, deps);
   const at = attachmentOf(req, node);
   const netns = req.netns!;

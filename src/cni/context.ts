@@ -26,6 +26,8 @@ export interface CniDeps {
   ipam: Ipam;
   store: ResourceStore;
   nodeName: string;
+  /** The MTU of workload interfaces when the network config names none (the node daemon's: underlay - 50 while VXLAN is on). */
+  defaultMtu?: () => number | undefined;
   /** The namespace standing for the host (a name or a path); unset: the current namespace. */
   hostNetns?: string;
   log?: Logger;
