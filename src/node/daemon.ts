@@ -37,6 +37,7 @@ import { autodetectAddress, parseAutodetectMethod } from './autodetect.js';
 import { computeBgpConfig, type BgpPlan } from './bgp-config.js';
 import { computeOriginations } from './originations.js';
 import { peerRow, type NodeStatus } from './status.js';
+import { startVxlan } from './vxlan.js';
 
 export const DEFAULT_NODE_SOCKET = '/run/tortie/node.sock';
 
@@ -319,8 +320,13 @@ export async function runNodeDaemon(options: NodeDaemonOptions): Promise<Running
       };
     };
 
+    // The VXLAN overlay (vxlan.ts): its device, tunnel address, routes, neighbours and FDB,
+    // and the inner MTU for new workloads. Its first pass is done before the socket serves.
+    const vxlan = await startVxlan({ store, ipam, nodeName: name, nodeCidr: addrs.ipv4, log: logger('vxlan', { node: name }) });
+    cleanups.push(() => vxlan.stop());
+
     const control: Server = await serveControl(socketPath, {
-      ...cniControlRoutes({ ipam, store, nodeName: name, log: logger('cni', { node: name }) }),
+      ...cniControlRoutes({ ipam, store, nodeName: name, log: logger('cni', { node: name }), defaultMtu: () => vxlan.workloadMtu() }),
       'GET /status': () => status(),
       'GET /routes': (_body, q) => runningSpeaker.routes({ prefix: q.get('prefix') ?? undefined, limit: q.has('limit') ? Number(q.get('limit')) : undefined }),
     });
