@@ -12,6 +12,7 @@ import { attachmentOf, nodeOf, toCniError, type AddStep, type Attachment, type C
 import { containerMac, GATEWAY_V4, GATEWAY_V6, HOST_VETH_MAC } from './names.js';
 import { CniError, formatResult, type CniResult, type CniRequest } from './spec.js';
 import { CNI_ERRORS } from './versions.js';
+import type { CniDns } from './spec.js';
 
 export async function cniAdd(req: CniRequest, deps: CniDeps): Promise<CniResult> {
   const defaultMtu = req.config.mtu === undefined ? deps.defaultMtu?.() : undefined;
@@ -69,7 +70,7 @@ export async function cniAdd(req: CniRequest, deps: CniDeps): Promise<CniResult>
     await step('endpoint');
 
     log?.info({ ips, hostVeth: at.hostVeth }, 'container added');
-    return buildResult(req, at, ips, mac);
+    return buildResult(req, at, ips, mac, deps.clusterDns?.(at.namespace));
   } catch (err) {
     const failure = toCniError(err, `ADD ${at.containerId}: ${current}`);
     for (const u of undo.reverse()) {
@@ -142,7 +143,7 @@ export async function deleteEndpointOf(deps: CniDeps, at: Attachment): Promise<b
   return true;
 }
 
-function buildResult(req: CniRequest, at: Attachment, ips: readonly string[], mac: string): CniResult {
+function buildResult(req: CniRequest, at: Attachment, ips: readonly string[], mac: string, clusterDns: CniDns | undefined): CniResult {
   const prev = req.config.prevResult;
   const interfaces = [...(prev?.interfaces ?? [])];
   interfaces.push({ name: at.hostVeth, mac: HOST_VETH_MAC, ...(req.config.mtu ? { mtu: req.config.mtu } : {}) });
@@ -158,7 +159,7 @@ function buildResult(req: CniRequest, at: Attachment, ips: readonly string[], ma
     ...(ips.some((ip) => ip.includes(':')) ? [{ dst: '::/0', gw: GATEWAY_V6 }] : []),
   ];
   return formatResult(
-    { interfaces, ips: [...(prev?.ips ?? []), ...ourIps], routes, dns: req.config.dns ?? prev?.dns ?? {} },
+    { interfaces, ips: [...(prev?.ips ?? []), ...ourIps], routes, dns: req.config.dns ?? prev?.dns ?? clusterDns ?? {} },
     req.cniVersion,
   );
 }

@@ -12,6 +12,7 @@ import type { Logger } from '../log/logger.js';
 import { endpointName, endpointNamespace, handleId, hostVethName, workloadKey } from './names.js';
 import { CniError, parseLabelList, type CniRequest } from './spec.js';
 import { CNI_ERRORS } from './versions.js';
+import type { CniDns } from './spec.js';
 
 /** The steps of ADD, in order; a test hook may fail after any of them. */
 export type AddStep = 'ipam' | 'veth' | 'container' | 'endpoint';
@@ -32,6 +33,11 @@ export interface CniDeps {
   hostNetns?: string;
   log?: Logger;
   hooks?: CniHooks;
+  /**
+   * The cluster DNS a result names when the network config gives none (the node daemon's
+   * server on 169.254.1.1); unset in-process, where no daemon may be serving DNS.
+   */
+  clusterDns?: (namespace: string) => CniDns;
 }
 
 export interface Attachment {

@@ -30,6 +30,7 @@ import { ResourceStore } from '../datastore/resources/store.js';
 import type { AnyResource, BGPConfiguration, BGPPeer, IPPool, KindName, Node, WorkloadEndpoint } from '../datastore/resources/types.js';
 import type { ResourceEvent, ResourceWatch } from '../datastore/resources/watch.js';
 import { startFelix, type FelixHandle } from '../felix/index.js';
+import { cniDns, startNodeDns } from '../dns/host.js';
 import { Ipam } from '../ipam/ipam.js';
 import { ResourceConfigSource } from '../ipam/resource-source.js';
 import { logger, type Logger } from '../log/logger.js';
@@ -56,6 +57,8 @@ export interface NodeDaemonOptions {
   felixMetricsPort?: number;
   /** How often empty IPAM blocks are released (default 60 s). */
   blockReleaseIntervalMs?: number;
+  /** Serve the cluster DNS on 169.254.1.1:53 and register local workloads' names (default true). */
+  dns?: boolean;
 }
 
 export interface RunningNode {
@@ -299,6 +302,11 @@ export async function runNodeDaemon(options: NodeDaemonOptions): Promise<Running
     const felix: FelixHandle = startFelix({ store, nodeName: name, localBlocks: () => blocks, metricsPort: options.felixMetricsPort, log: logger('felix', { node: name }) });
     cleanups.push(() => felix.stop());
 
+    // Service discovery: this host's workloads' names go into the datastore under its lease,
+    // and a server on 169.254.1.1:53 (every workload's gateway) answers for the whole cluster.
+    const dns = options.dns === false ? null : await startNodeDns({ kv, store, nodeName: name, log: logger('dns', { node: name }) });
+    if (dns) cleanups.push(() => dns.stop());
+
     const status = (): NodeStatus => {
       const p = plan!;
       const fs = felix.status();
@@ -326,7 +334,7 @@ export async function runNodeDaemon(options: NodeDaemonOptions): Promise<Running
     cleanups.push(() => vxlan.stop());
 
     const control: Server = await serveControl(socketPath, {
-      ...cniControlRoutes({ ipam, store, nodeName: name, log: logger('cni', { node: name }), defaultMtu: () => vxlan.workloadMtu() }),
+      ...cniControlRoutes({ ipam, store, nodeName: name, log: logger('cni', { node: name }), defaultMtu: () => vxlan.workloadMtu(), clusterDns: dns ? (ns) => cniDns(ns) : undefined }),
       'GET /status': () => status(),
       'GET /routes': (_body, q) => runningSpeaker.routes({ prefix: q.get('prefix') ?? undefined, limit: q.has('limit') ? Number(q.get('limit')) : undefined }),
     });

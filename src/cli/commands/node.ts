@@ -32,6 +32,8 @@ interface RunOpts {
   as?: number;
   socket: string;
   felixMetricsPort?: number;
+  /** commander sets false for --no-dns. */
+  dns: boolean;
 }
 
 export function registerNodeCommands(program: Command): void {
@@ -50,6 +52,7 @@ export function registerNodeCommands(program: Command): void {
       .option('--as <number>', 'this node\'s AS number (else BGPConfiguration default, else 64512)', intIn('--as', 1, 4294967295))
       .addOption(socketOption())
       .option('--felix-metrics-port <port>', 'serve felix /metrics on this port', intIn('--felix-metrics-port', 0, 65535))
+      .option('--no-dns', 'do not serve the cluster DNS on 169.254.1.1:53')
       .action(async (opts: RunOpts, cmd: Command) => {
         const ds = datastoreOptions(cmd);
         const auth = ds.etcdUsername !== undefined && ds.etcdPassword !== undefined ? { username: ds.etcdUsername, password: ds.etcdPassword } : undefined;
@@ -65,6 +68,7 @@ export function registerNodeCommands(program: Command): void {
           asNumber: opts.as,
           socket: opts.socket,
           felixMetricsPort: opts.felixMetricsPort,
+          dns: opts.dns,
         });
         await running.done;
       }),

@@ -178,6 +178,19 @@ describe('tortie node: three hosts, BGP /32s, policy, restart (issue 7)', functi
     for (const other of workloads.values()) if (other !== w) expect(await ping(other.netns, w.ip), `${other.name} -> ${w.name}`).to.equal(true);
   });
 
+  it('service discovery: a workload resolves workloads on other hosts by name through its node (169.254.1.1)', async () => {
+    const [from, ...others] = [...workloads.values()];
+    for (const to of others.filter((o) => o.host !== from!.host).slice(0, 2)) {
+      const name = `${to.name.toLowerCase()}.default.tortie.local`;
+      const resolve = `const r=new (require('node:dns').promises.Resolver)({timeout:1000,tries:1});r.setServers(['169.254.1.1']);r.resolve4(process.argv[1]).then(a=>console.log(a.join(',')),e=>{console.log('ERR '+e.code);})`;
+      const answer = await waitFor(async () => {
+        const out = (await execInNetns(from!.netns, process.execPath, ['-e', resolve, name])).trim();
+        return out.startsWith('ERR') ? undefined : out;
+      }, { timeoutMs: 10_000, what: `${from!.name} to resolve ${name}` });
+      expect(answer, name).to.equal(to.ip);
+    }
+  });
+
   it('felix policy holds across hosts: a denied pair cannot connect, the others still can', async () => {
     const target = workloads.get(`${stem}w1a`)!; // on host 1
     const denied = workloads.get(`${stem}w2a`)!; // on host 2
