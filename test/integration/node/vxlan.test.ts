@@ -168,6 +168,7 @@ describe('tortie node: VXLAN overlay across subnets (issue 9)', function () {
 
   it('workloads across subnets reach each other over VXLAN (ping, TCP); same-subnet ones without; MTU of eth0 is underlay - 50', async () => {
     await Promise.all([0, 1, 2].map((h) => addWorkload(`${stem}w${h + 1}`, h)));
+    workloads.sort((a, b) => a.host - b.host); // added in parallel: put wN on host N first
     const [w1, w2, w3] = workloads as [Workload, Workload, Workload];
     for (const w of workloads) expect(await mtuOf(w.netns, 'eth0'), `${w.name} eth0 MTU`).to.equal(UNDERLAY_MTU - 50);
     // Tunnel routes: host1 and host3 route w2 through vxlan.tortie, host2 routes w1 and w3; none for the same-subnet pair.
@@ -206,6 +207,25 @@ describe('tortie node: VXLAN overlay across subnets (issue 9)', function () {
     expect(same, 'no VXLAN between same-subnet hosts').to.not.match(/VXLAN|4789/);
     expect(same).to.contain(`${w1.ip} > ${w3.ip}: ICMP echo request`);
     expect(same).to.contain(`${w3.ip} > ${w1.ip}: ICMP echo reply`);
+  });
+
+  it('the overlay route wins over the speaker\'s (metric 16 vs 32) and follows workloads as they come and go', async () => {
+    const [w1, w2, w3] = workloads as [Workload, Workload, Workload];
+    const routeGet = async (i: number, ip: string) => (JSON.parse(await execInNetns(hosts[i]!.netns, 'ip', ['-j', 'route', 'get', ip])) as { dev: string; gateway?: string }[])[0]!;
+    // The speaker has its own /32 for w2 (via the router, proto 200, metric 32); ours is chosen.
+    const speaker = JSON.parse(await execInNetns(hosts[0]!.netns, 'ip', ['-4', '-j', 'route', 'show', `${w2.ip}/32`, 'proto', '200'])) as { metric?: number; gateway?: string }[];
+    expect(speaker.map((r) => [r.gateway, r.metric]), 'the speaker\'s route for w2').to.deep.equal([['10.74.1.254', 32]]);
+    expect(await routeGet(0, w2.ip)).to.include({ dev: VXLAN_DEVICE });
+    expect(await routeGet(0, w3.ip), 'same subnet: the plain BGP route').to.include({ dev: 'eth0', gateway: hosts[2]!.ip });
+    // A new workload on host2 gets a tunnel route on host1; deleting it takes the route away.
+    const w4 = await addWorkload(`${stem}w4`, 1);
+    await waitFor(async () => (await vxlanRoutes(0)).includes(w4.ip), { what: 'host1 to route the new w4 over VXLAN', timeoutMs: 5000 });
+    expect(await waitFor(() => ping(w1.netns, w4.ip), { what: 'w1 -> w4', timeoutMs: 5000 })).to.equal(true);
+    const r = await tortie(['workload', 'del', w4.name, '--host-netns', hosts[1]!.netns, '--node-socket', socket(1), '--state-dir', join(dir, 'workloads'), '--datastore', etcd.url]);
+    expect(r.exitCode, r.stderr).to.equal(0);
+    workloads.pop();
+    await waitFor(async () => !(await vxlanRoutes(0)).includes(w4.ip), { what: 'host1 to drop w4\'s VXLAN route', timeoutMs: 5000 });
+    expect(await vxlanRoutes(0)).to.include(w2.ip);
   });
 
   it('vxlanMode Always encapsulates the same-subnet pair too; Never removes the device and plain routes carry it again', async () => {
