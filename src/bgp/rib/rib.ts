@@ -313,7 +313,7 @@ export class Rib {
   /**
    * Every prefix the FIB should hold now (the last commit's forwarding state), with its
    * next hops: what a FIB repair reconciles against. One string per prefix: for timers, not
-   * for the hot path.
+   * for the hot path. Empty when the RIB was made without onFibChanges (nothing is tracked).
    */
   fibRoutes(): Map<string, readonly string[]> {
     const out = new Map<string, readonly string[]>();
@@ -580,6 +580,8 @@ export class Rib {
     const fib = this.fib;
     fib.clear();
     const multipath = this.multipathMax > 1;
+    // Without a FIB consumer there is no forwarding state to keep (nor changes to record).
+    const trackFib = this.onFibChanges !== null;
     for (let r = 0; r < this.ribs.length; r++) {
       const rib = this.ribs[r] as FamilyRib;
       if (rib.nTouched === 0) continue;
@@ -600,7 +602,7 @@ export class Rib {
           table.best[pid] = best;
           for (let k = 0; k < outs.length; k++) (outs[k] as AdjRibOut).enqueue(pid);
         }
-        if (changed || multipath) this.updateFib(rib, pid, best);
+        if (trackFib && (changed || multipath)) this.updateFib(rib, pid, best);
         if (table.head[pid] === NONE) this.maybeForget(rib, pid);
       }
       rib.nTouched = 0;

@@ -56,7 +56,10 @@ export interface RibOptions {
   alwaysCompareMed?: boolean;
   /** Injected clock, milliseconds. */
   now?: () => number;
-  /** Forwarding changes after each commit() that has any. The batch is reused afterwards. */
+  /**
+   * Forwarding changes after each commit() that has any. The batch is reused afterwards.
+   * Without it the RIB keeps no forwarding state at all (fibRoutes() is empty).
+   */
   onFibChanges?: (changes: FibChanges) => void;
 }
 

@@ -127,7 +127,8 @@ export class Speaker {
       clusterId: config.clusterId === undefined ? undefined : parseRouterId(config.clusterId),
       multipathMax: config.multipath,
       now: Date.now,
-      onFibChanges: (changes) => this.onFibChanges(changes),
+      // Forwarding state is only worth tracking when it goes to the kernel.
+      onFibChanges: config.fib.install ? (changes) => this.onFibChanges(changes) : undefined,
     });
     this.policies = compilePolicies(config.policies, 'policies');
     for (const pc of config.peers) this.peers.set(pc.address, this.makeEntry(pc));
