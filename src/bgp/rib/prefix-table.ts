@@ -4,7 +4,10 @@
  *
  * Lookup is an open-addressing hash (linear probing, backward-shift deletion, so no
  * tombstones) over the address words and the length. IPv4 lookups touch only typed arrays:
- * nothing is allocated per prefix on the hot path.
+ * nothing is allocated per prefix on the hot path. Each slot keeps the id and the full hash
+ * side by side, so a probe compares hashes within one cache line and reads the prefix itself
+ * (a cache miss at a million prefixes) only when the hash matches; rehashing and deletion
+ * never compute a hash again.
  *
  * Removal is deferred: remove() only marks the id DEAD; flushRemovals() (the RIB calls it at
  * the end of each batch) takes the dead out of the hash, one by one when they are few, or by
@@ -66,7 +69,9 @@ export class PrefixTable {
   /** Number of peers that have this prefix queued for sending or sent: it must stay. */
   outRefs: Uint16Array;
 
+  /** Pairs (id + 1, hash | 0) per slot; id + 1 === 0: empty. */
   private slots: Int32Array;
+  /** Number of slots - 1 (slots has twice as many elements). */
   private mask: number;
   private freeIds: number[] = [];
   /** Ids removed but still in the hash (DEAD, or revived since: then skipped). */
@@ -85,10 +90,11 @@ export class PrefixTable {
     this.best = new Int32Array(c).fill(NONE);
     this.fibSet = new Int32Array(c);
     this.outRefs = new Uint16Array(c);
-    this.slots = new Int32Array(c * 2);
+    this.slots = new Int32Array(c * 4);
     this.mask = c * 2 - 1;
   }
 
+  /** The hash of a prefix, as a signed 32-bit integer (what slots store). */
   private hashAt(words: Uint32Array, off: number, len: number): number {
     let h = Math.imul(len + 1, 0x9e3779b1) ^ (words[off] as number);
     if (this.words === 4) {
@@ -96,7 +102,7 @@ export class PrefixTable {
       h = hashWords(h) ^ (words[off + 2] as number);
       h = hashWords(h) ^ (words[off + 3] as number);
     }
-    return hashWords(h);
+    return hashWords(h) | 0;
   }
 
   private equalsAt(id: number, words: Uint32Array, off: number, len: number): boolean {
@@ -111,10 +117,11 @@ export class PrefixTable {
   find(words: Uint32Array, off: number, len: number): number {
     const mask = this.mask;
     const slots = this.slots;
-    for (let s = this.hashAt(words, off, len) & mask; ; s = (s + 1) & mask) {
-      const v = slots[s] as number;
+    const h = this.hashAt(words, off, len);
+    for (let s = h & mask; ; s = (s + 1) & mask) {
+      const v = slots[2 * s] as number;
       if (v === 0) return NONE;
-      if (this.equalsAt(v - 1, words, off, len)) return ((this.flags[v - 1] as number) & PrefixFlag.LIVE) !== 0 ? v - 1 : NONE;
+      if (slots[2 * s + 1] === h && this.equalsAt(v - 1, words, off, len)) return ((this.flags[v - 1] as number) & PrefixFlag.LIVE) !== 0 ? v - 1 : NONE;
     }
   }
 
@@ -122,11 +129,12 @@ export class PrefixTable {
   findOrAdd(words: Uint32Array, off: number, len: number): number {
     const mask = this.mask;
     const slots = this.slots;
-    let s = this.hashAt(words, off, len) & mask;
+    const h = this.hashAt(words, off, len);
+    let s = h & mask;
     for (; ; s = (s + 1) & mask) {
-      const v = slots[s] as number;
+      const v = slots[2 * s] as number;
       if (v === 0) break;
-      if (this.equalsAt(v - 1, words, off, len)) {
+      if (slots[2 * s + 1] === h && this.equalsAt(v - 1, words, off, len)) {
         const id = v - 1;
         if (((this.flags[id] as number) & PrefixFlag.DEAD) !== 0) {
           // Removed in this batch and back again: the same id, still in the hash.
@@ -144,8 +152,19 @@ export class PrefixTable {
     this.count++;
     this.occupied++;
     // Full: rebuild, at the same size when half of it is removed prefixes, else twice as big.
-    if (this.occupied > (this.mask + 1) * MAX_LOAD) this.rehash(this.dead.length * 2 >= this.occupied ? this.mask + 1 : (this.mask + 1) * 2);
-    else slots[s] = id + 1;
+    if (this.occupied > (this.mask + 1) * MAX_LOAD) {
+      this.rehash(this.dead.length * 2 >= this.occupied ? this.mask + 1 : (this.mask + 1) * 2);
+      // The new id was not in the old slots: place it in the new ones.
+      const m = this.mask;
+      const ns = this.slots;
+      s = h & m;
+      while (ns[2 * s] !== 0) s = (s + 1) & m;
+      ns[2 * s] = id + 1;
+      ns[2 * s + 1] = h;
+    } else {
+      slots[2 * s] = id + 1;
+      slots[2 * s + 1] = h;
+    }
     return id;
   }
 
@@ -200,20 +219,21 @@ export class PrefixTable {
     const mask = this.mask;
     const slots = this.slots;
     let s = this.hashAt(this.addrs, id * this.words, this.lengths[id] as number) & mask;
-    while (slots[s] !== id + 1) s = (s + 1) & mask;
+    while (slots[2 * s] !== id + 1) s = (s + 1) & mask;
     // Backward-shift deletion: pull later entries of the probe run into the hole.
     let hole = s;
-    for (let j = (hole + 1) & mask; slots[j] !== 0; j = (j + 1) & mask) {
-      const other = (slots[j] as number) - 1;
-      const home = this.hashAt(this.addrs, other * this.words, this.lengths[other] as number) & mask;
+    for (let j = (hole + 1) & mask; slots[2 * j] !== 0; j = (j + 1) & mask) {
+      const home = (slots[2 * j + 1] as number) & mask;
       // Move it when its home is not inside (hole, j] cyclically.
       const inRange = hole <= j ? home > hole && home <= j : home > hole || home <= j;
       if (!inRange) {
-        slots[hole] = slots[j] as number;
+        slots[2 * hole] = slots[2 * j] as number;
+        slots[2 * hole + 1] = slots[2 * j + 1] as number;
         hole = j;
       }
     }
-    slots[hole] = 0;
+    slots[2 * hole] = 0;
+    slots[2 * hole + 1] = 0;
     this.occupied--;
   }
 
@@ -254,13 +274,19 @@ export class PrefixTable {
     }
     this.dead = [];
     this.occupied = this.count;
-    const slots = new Int32Array(size);
+    const old = this.slots;
+    const slots = new Int32Array(size * 2);
     const mask = size - 1;
-    for (let id = 0; id < this.highWater; id++) {
-      if (((this.flags[id] as number) & PrefixFlag.LIVE) === 0) continue;
-      let s = this.hashAt(this.addrs, id * this.words, this.lengths[id] as number) & mask;
-      while (slots[s] !== 0) s = (s + 1) & mask;
-      slots[s] = id + 1;
+    const flags = this.flags;
+    // The old slots hold every live id with its hash: no hash is computed again.
+    for (let i = 0; i < old.length; i += 2) {
+      const v = old[i] as number;
+      if (v === 0 || ((flags[v - 1] as number) & PrefixFlag.LIVE) === 0) continue;
+      const h = old[i + 1] as number;
+      let s = h & mask;
+      while (slots[2 * s] !== 0) s = (s + 1) & mask;
+      slots[2 * s] = v;
+      slots[2 * s + 1] = h;
     }
     this.slots = slots;
     this.mask = mask;
