@@ -4,7 +4,7 @@
  * attribute set. A prefix's candidates form a singly linked list through `next`, usually
  * one or two long. Rows are recycled through a free list.
  */
-import { growI32, growU8, NONE } from './prefix-table.js';
+import { growI32, growU8, IntStack, NONE } from './prefix-table.js';
 
 export const PathFlag = {
   /** Kept for a restarting peer (RFC 4724 helper) until refreshed or swept. */
@@ -29,7 +29,7 @@ export class PathPool {
   /** When the path was last announced: seconds on the injected clock. */
   since: Uint32Array;
 
-  private freeRows: number[] = [];
+  private freeRows = new IntStack();
 
   constructor() {
     const c = INITIAL_CAPACITY;
@@ -42,7 +42,7 @@ export class PathPool {
 
   allocate(peer: number, attr: number, rxPathId: number, since: number): number {
     let row = this.freeRows.pop();
-    if (row === undefined) {
+    if (row < 0) {
       if (this.highWater === this.capacity) this.grow(this.capacity * 2);
       row = this.highWater++;
     }

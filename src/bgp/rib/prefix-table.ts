@@ -38,6 +38,39 @@ export const PrefixFlag = {
 } as const;
 
 const INITIAL_CAPACITY = 1024;
+
+/**
+ * A stack of non-negative int32s in one typed array: 4 bytes an entry, where a JS array of
+ * a million small integers takes 8 (and more while it grows), and nothing for the GC to scan.
+ */
+export class IntStack {
+  private items = new Int32Array(64);
+  length = 0;
+
+  push(v: number): void {
+    if (this.length === this.items.length) {
+      const a = new Int32Array(this.items.length * 2);
+      a.set(this.items);
+      this.items = a;
+    }
+    this.items[this.length++] = v;
+  }
+
+  /** The top entry, removed; -1 when empty. */
+  pop(): number {
+    return this.length === 0 ? -1 : (this.items[--this.length] as number);
+  }
+
+  at(i: number): number {
+    return this.items[i] as number;
+  }
+
+  /** Empty it (and give back a big array). */
+  clear(): void {
+    this.length = 0;
+    if (this.items.length > 65536) this.items = new Int32Array(64);
+  }
+}
 const MAX_LOAD = 0.7;
 
 function hashWords(h: number): number {
@@ -73,9 +106,9 @@ export class PrefixTable {
   private slots: Int32Array;
   /** Number of slots - 1 (slots has twice as many elements). */
   private mask: number;
-  private freeIds: number[] = [];
+  private freeIds = new IntStack();
   /** Ids removed but still in the hash (DEAD, or revived since: then skipped). */
-  private dead: number[] = [];
+  private dead = new IntStack();
   /** Slots in use: live and dead ids. */
   private occupied = 0;
 
@@ -151,20 +184,10 @@ export class PrefixTable {
     this.flags[id] = PrefixFlag.LIVE;
     this.count++;
     this.occupied++;
+    slots[2 * s] = id + 1;
+    slots[2 * s + 1] = h;
     // Full: rebuild, at the same size when half of it is removed prefixes, else twice as big.
-    if (this.occupied > (this.mask + 1) * MAX_LOAD) {
-      this.rehash(this.dead.length * 2 >= this.occupied ? this.mask + 1 : (this.mask + 1) * 2);
-      // The new id was not in the old slots: place it in the new ones.
-      const m = this.mask;
-      const ns = this.slots;
-      s = h & m;
-      while (ns[2 * s] !== 0) s = (s + 1) & m;
-      ns[2 * s] = id + 1;
-      ns[2 * s + 1] = h;
-    } else {
-      slots[2 * s] = id + 1;
-      slots[2 * s + 1] = h;
-    }
+    if (this.occupied > (this.mask + 1) * MAX_LOAD) this.rehash(this.dead.length * 2 >= this.occupied ? this.mask + 1 : (this.mask + 1) * 2);
     return id;
   }
 
@@ -205,13 +228,13 @@ export class PrefixTable {
     }
     if (!force) return;
     for (let i = 0; i < dead.length; i++) {
-      const id = dead[i] as number;
+      const id = dead.at(i);
       if (this.flags[id] !== PrefixFlag.DEAD) continue; // revived, or a duplicate already done
       this.unhash(id);
       this.flags[id] = 0;
       this.freeIds.push(id);
     }
-    this.dead = [];
+    this.dead.clear();
   }
 
   /** Backward-shift deletion of one id from the hash. */
@@ -243,7 +266,7 @@ export class PrefixTable {
 
   private allocateId(): number {
     const reused = this.freeIds.pop();
-    if (reused !== undefined) return reused;
+    if (reused >= 0) return reused;
     if (this.highWater === this.capacity) this.grow(this.capacity * 2);
     return this.highWater++;
   }
@@ -266,27 +289,41 @@ export class PrefixTable {
 
   /** A new hash of `size` slots with the live ids only; dead ones are freed. */
   private rehash(size: number): void {
+    const anyDead = this.dead.length > 0;
     for (let i = 0; i < this.dead.length; i++) {
-      const id = this.dead[i] as number;
+      const id = this.dead.at(i);
       if (this.flags[id] !== PrefixFlag.DEAD) continue;
       this.flags[id] = 0;
       this.freeIds.push(id);
     }
-    this.dead = [];
+    this.dead.clear();
     this.occupied = this.count;
     const old = this.slots;
     const slots = new Int32Array(size * 2);
     const mask = size - 1;
     const flags = this.flags;
-    // The old slots hold every live id with its hash: no hash is computed again.
-    for (let i = 0; i < old.length; i += 2) {
-      const v = old[i] as number;
-      if (v === 0 || ((flags[v - 1] as number) & PrefixFlag.LIVE) === 0) continue;
-      const h = old[i + 1] as number;
-      let s = h & mask;
-      while (slots[2 * s] !== 0) s = (s + 1) & mask;
-      slots[2 * s] = v;
-      slots[2 * s + 1] = h;
+    if (anyDead) {
+      // Removals: walk the ids in order (flags read sequentially, not one miss per slot)
+      // and hash the live ones again; after a mass withdrawal they are few.
+      for (let id = 0; id < this.highWater; id++) {
+        if (((flags[id] as number) & PrefixFlag.LIVE) === 0) continue;
+        const h = this.hashAt(this.addrs, id * this.words, this.lengths[id] as number);
+        let s = h & mask;
+        while (slots[2 * s] !== 0) s = (s + 1) & mask;
+        slots[2 * s] = id + 1;
+        slots[2 * s + 1] = h;
+      }
+    } else {
+      // Growth: every id in the old slots is live, with its hash beside it.
+      for (let i = 0; i < old.length; i += 2) {
+        const v = old[i] as number;
+        if (v === 0) continue;
+        const h = old[i + 1] as number;
+        let s = h & mask;
+        while (slots[2 * s] !== 0) s = (s + 1) & mask;
+        slots[2 * s] = v;
+        slots[2 * s + 1] = h;
+      }
     }
     this.slots = slots;
     this.mask = mask;
