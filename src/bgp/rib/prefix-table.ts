@@ -212,13 +212,15 @@ export class PrefixTable {
 
   /**
    * Takes the prefixes remove() marked out of the hash and frees their ids, once they are
-   * half of what the hash holds (so each rebuild is paid for by as many removals), or now
-   * with `force`. Cheap to call often.
+   * seven eighths of what the hash holds (each rebuild re-inserts at most a seventh as many
+   * live prefixes as it drops: a table withdrawn over many batches is re-hashed about 1/6
+   * of itself in all, not once over), or now with `force`. Dead entries meanwhile only take
+   * slots (findOrAdd rebuilds when those fill up). Cheap to call often.
    */
   flushRemovals(force = false): void {
     const dead = this.dead;
     if (dead.length === 0) return;
-    if (dead.length * 2 >= this.occupied || (force && dead.length * 4 >= this.count)) {
+    if (dead.length * 8 >= this.occupied * 7 || (force && dead.length * 4 >= this.count)) {
       // Many: rebuilding from the live ids is cheaper than a backward shift each, and the
       // hash may shrink with the table.
       let size = this.mask + 1;
