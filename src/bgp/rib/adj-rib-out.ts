@@ -73,6 +73,11 @@ export class AdjRibOut {
     this.queue[this.qTail++] = pid;
   }
 
+  /** Whether the peer has something for this prefix, or the prefix is queued for it. */
+  holds(pid: number): boolean {
+    return pid < this.sent.length && ((this.sent[pid] as number) !== 0 || (this.queued[pid] as number) !== 0);
+  }
+
   /** Whether a queued prefix must be sent even if unchanged (read before settle()). */
   forced(pid: number): boolean {
     return this.queued[pid] === 2;

@@ -587,9 +587,13 @@ export class Rib {
       if (rib.nTouched === 0) continue;
       const { table, paths } = rib;
       const outs: AdjRibOut[] = [];
+      const outPeers: number[] = [];
       for (const slot of this.peers) {
         const o = slot.out[r];
-        if (slot.up && o) outs.push(o);
+        if (slot.up && o) {
+          outs.push(o);
+          outPeers.push(slot.index);
+        }
       }
       const touched = rib.touched;
       for (let i = 0; i < rib.nTouched; i++) {
@@ -600,7 +604,14 @@ export class Rib {
         const changed = best !== table.best[pid] || (f & PrefixFlag.BEST_DIRTY) !== 0;
         if (changed) {
           table.best[pid] = best;
-          for (let k = 0; k < outs.length; k++) (outs[k] as AdjRibOut).enqueue(pid);
+          const from = best === NONE ? -1 : (paths.peer[best] as number);
+          for (let k = 0; k < outs.length; k++) {
+            const o = outs[k] as AdjRibOut;
+            // Nothing to tell a peer that has nothing for the prefix and still gets nothing:
+            // no best path, or the best is its own (never sent back to where it came from).
+            if ((from < 0 || from === outPeers[k]) && !o.holds(pid)) continue;
+            o.enqueue(pid);
+          }
         }
         if (trackFib && (changed || multipath)) this.updateFib(rib, pid, best);
         if (table.head[pid] === NONE) this.maybeForget(rib, pid);
