@@ -127,10 +127,23 @@ export class PrefixTable {
     this.mask = c * 2 - 1;
   }
 
-  /** The hash of a prefix, as a signed 32-bit integer (what slots store). */
+  /**
+   * The hash of a prefix, as a signed 32-bit integer (what slots store). IPv4: the low three
+   * bits are those of the network number (the address shifted right by 32 - length), the
+   * rest a mix of the length and the other bits, so 8 consecutive prefixes of one length
+   * (/32s, /24s, ...) sit in neighbouring slots (a cache line or two) while such blocks
+   * spread over the whole hash. UPDATEs list prefixes mostly in address order: that saves a
+   * cache and TLB miss per prefix at a million. Sparse prefixes (e.g. one /32 per /28) pay
+   * some clustering instead: about 15% slower lookups in a microbenchmark.
+   */
   private hashAt(words: Uint32Array, off: number, len: number): number {
-    let h = Math.imul(len + 1, 0x9e3779b1) ^ (words[off] as number);
-    if (this.words === 4) {
+    const a = words[off] as number;
+    if (this.words === 1) {
+      const x = len === 0 ? 0 : a >>> (32 - len);
+      return ((hashWords(Math.imul(len + 1, 0x9e3779b1) ^ (x >>> 3)) & ~7) | (x & 7)) | 0;
+    }
+    let h = Math.imul(len + 1, 0x9e3779b1) ^ a;
+    {
       h = hashWords(h) ^ (words[off + 1] as number);
       h = hashWords(h) ^ (words[off + 2] as number);
       h = hashWords(h) ^ (words[off + 3] as number);
