@@ -13,6 +13,9 @@ import { registerWorkloadCommands } from './commands/workload.js';
 import { registerNodeCommands } from './commands/node.js';
 import { registerLabCommands } from './commands/lab.js';
 import { registerDnsCommands } from './commands/dns.js';
+import { registerPatchCommands } from './commands/patch.js';
+import { registerCompletionCommand } from './commands/completion.js';
+import { examples } from './commands/common.js';
 
 export function buildProgram(): Command {
   const program = new Command('tortie')
@@ -20,19 +23,21 @@ export function buildProgram(): Command {
     .version(VERSION, '-V, --version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  program
-    .command('version')
+  examples(program, ['tortie apply -f pools.yaml', 'tortie get ippools -o wide', 'tortie completion bash', 'tortie <command> --help']);
+  examples(program.command('version'), ['tortie version'])
     .description('print the version')
     .action(() => {
       process.stdout.write(`tortie ${VERSION}\n`);
     });
   registerResourceCommands(program);
+  registerPatchCommands(program);
   registerIpamCommands(program);
   registerBgpCommands(program);
   registerWorkloadCommands(program);
   registerNodeCommands(program);
   registerLabCommands(program);
   registerDnsCommands(program);
+  registerCompletionCommand(program);
   return program;
 }
 

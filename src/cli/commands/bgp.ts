@@ -23,6 +23,7 @@ function outputOption(): Option {
 
 export function registerBgpCommands(program: Command): void {
   const bgp = program.command('bgp').description('the standalone BGP speaker and its control socket');
+  examples(bgp, ['tortie bgp run --config speaker.yaml', 'tortie bgp peers --socket /run/tortie/bgp.sock', 'tortie bgp routes -o json']);
 
   examples(
     bgp

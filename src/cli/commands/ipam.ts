@@ -45,6 +45,7 @@ const formatOption = () => new Option('-o, --output <format>', 'output format').
 export function registerIpamCommands(program: Command): void {
   addDatastoreOptions(program);
   const ipam = program.command('ipam').description('IP address management: assign, release, show, check');
+  examples(ipam, ['tortie ipam show --show-blocks', 'tortie ipam assign --node host-1 --handle lab-gw', 'tortie ipam check']);
   registerAssign(ipam);
   registerRelease(ipam);
   registerShow(ipam);

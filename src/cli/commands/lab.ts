@@ -74,6 +74,7 @@ async function hasCommand(cmd: string): Promise<boolean> {
 
 export function registerLabCommands(program: Command): void {
   const lab = program.command('lab').description('containerlab topologies (FILE.clab.yml) with network namespaces, no Docker needed');
+  examples(lab, ['tortie lab up labs/containerlab/fabric3/fabric3.clab.yml', 'tortie lab list', 'tortie lab down labs/containerlab/fabric3/fabric3.clab.yml']);
   const nameOption = () => new Option('--name <lab>', 'lab name (default: the file\'s name)');
 
   examples(
@@ -196,8 +197,7 @@ export function registerLabCommands(program: Command): void {
     ['tortie lab reach labs/containerlab/tor-frr/tor-frr.clab.yml'],
   );
 
-  lab
-    .command('list')
+  examples(lab.command('list'), ['tortie lab list'])
     .description('labs that are up on this machine')
     .action(() => {
       const rows = listLabs().map((name) => {

@@ -39,6 +39,7 @@ interface RunOpts {
 export function registerNodeCommands(program: Command): void {
   addDatastoreOptions(program);
   const node = program.command('node').description('the per-host daemon: BGP, felix, the CNI socket');
+  examples(node, ['tortie node run --name host-1 --datastore etcd://10.0.0.1:2379 --ip-autodetect first-found', 'tortie node status']);
 
   examples(
     node

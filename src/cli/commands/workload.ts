@@ -92,6 +92,7 @@ function positiveInt(flag: string) {
 export function registerWorkloadCommands(program: Command): void {
   addDatastoreOptions(program);
   const workload = program.command('workload').description('network namespaces standing for containers, wired by the CNI plugin');
+  examples(workload, ['tortie workload add web-1 --node host-1 --labels app=web', 'tortie workload list', 'tortie workload del web-1']);
 
   const add = commonOptions(
     workload
@@ -132,7 +133,7 @@ export function registerWorkloadCommands(program: Command): void {
   ]);
 
   commonOptions(
-    workload.command('del').description('delete a workload: what its mode made, its addresses, its namespace (a workload that is not there: nothing to do)').argument('<name>', 'workload name'),
+    examples(workload.command('del'), ['tortie workload del web-1']).description('delete a workload: what its mode made, its addresses, its namespace (a workload that is not there: nothing to do)').argument('<name>', 'workload name'),
   ).action(async (name: string, opts: CommonOpts, command: Command) => {
     checkWorkloadName(name);
     const known = readRecord({ stateDir: opts.stateDir, cni: async () => ({ exitCode: 1, stdout: '' }) }, name);
@@ -141,8 +142,7 @@ export function registerWorkloadCommands(program: Command): void {
   });
 
   commonOptions(
-    workload
-      .command('list')
+    examples(workload.command('list'), ['tortie workload list', 'tortie workload list -o json'])
       .description('list workloads')
       .addOption(new Option('-o, --output <format>', 'output format').choices(['table', 'json']).default('table')),
   ).action((opts: CommonOpts & { output: string }) => {
@@ -160,8 +160,8 @@ export function registerWorkloadCommands(program: Command): void {
   });
 
   const cni = program.command('cni').description('the CNI plugin\'s server side');
-  cni
-    .command('serve')
+  examples(cni, ['tortie cni serve --socket /run/tortie/cni.sock --node host-1']);
+  examples(cni.command('serve'), ['tortie cni serve --socket /run/tortie/cni.sock --node host-1'])
     .description('serve POST /cni on a unix socket (what the node daemon does), in the foreground')
     .requiredOption('--socket <path>', 'unix socket to listen on')
     .requiredOption('--node <name>', 'the node this host is')
