@@ -4,7 +4,7 @@
  * attribute set. A prefix's candidates form a singly linked list through `next`, usually
  * one or two long. Rows are recycled through a free list.
  */
-import { growI32, growU8, IntStack, NONE } from './prefix-table.js';
+import { growI32, growU8, NONE } from './prefix-table.js';
 
 export const PathFlag = {
   /** Kept for a restarting peer (RFC 4724 helper) until refreshed or swept. */
@@ -29,7 +29,8 @@ export class PathPool {
   /** When the path was last announced: seconds on the injected clock. */
   since: Uint32Array;
 
-  private freeRows = new IntStack();
+  /** First free row; free rows are chained through `next` (no memory of their own). */
+  private freeHead = NONE;
 
   constructor() {
     const c = INITIAL_CAPACITY;
@@ -41,8 +42,9 @@ export class PathPool {
   }
 
   allocate(peer: number, attr: number, rxPathId: number, since: number): number {
-    let row = this.freeRows.pop();
-    if (row < 0) {
+    let row = this.freeHead;
+    if (row !== NONE) this.freeHead = this.next[row] as number;
+    else {
       if (this.highWater === this.capacity) this.grow(this.capacity * 2);
       row = this.highWater++;
     }
@@ -61,9 +63,9 @@ export class PathPool {
 
   free(row: number): void {
     this.attr[row] = NONE;
-    this.next[row] = NONE;
+    this.next[row] = this.freeHead;
+    this.freeHead = row;
     this.count--;
-    this.freeRows.push(row);
   }
 
   rxPathId(row: number): number {
