@@ -107,8 +107,8 @@ export class PrefixTable {
   /** Number of slots - 1 (slots has twice as many elements). */
   private mask: number;
   private freeIds = new IntStack();
-  /** Ids removed but still in the hash (DEAD, or revived since: then skipped). */
-  private dead = new IntStack();
+  /** Ids removed but still in the hash (flags DEAD): counted, found by a walk when needed. */
+  private dead = 0;
   /** Slots in use: live and dead ids. */
   private occupied = 0;
 
@@ -186,6 +186,7 @@ export class PrefixTable {
           // Removed in this batch and back again: the same id, still in the hash.
           this.flags[id] = PrefixFlag.LIVE;
           this.count++;
+          this.dead--;
         }
         return id;
       }
@@ -200,7 +201,7 @@ export class PrefixTable {
     slots[2 * s] = id + 1;
     slots[2 * s + 1] = h;
     // Full: rebuild, at the same size when half of it is removed prefixes, else twice as big.
-    if (this.occupied > (this.mask + 1) * MAX_LOAD) this.rehash(this.dead.length * 2 >= this.occupied ? this.mask + 1 : (this.mask + 1) * 2);
+    if (this.occupied > (this.mask + 1) * MAX_LOAD) this.rehash(this.dead * 2 >= this.occupied ? this.mask + 1 : (this.mask + 1) * 2);
     return id;
   }
 
@@ -215,12 +216,12 @@ export class PrefixTable {
     this.fibSet[id] = 0;
     this.outRefs[id] = 0;
     this.count--;
-    this.dead.push(id);
+    this.dead++;
   }
 
   /** Removed prefixes waiting for flushRemovals(). */
   get pendingRemovals(): number {
-    return this.dead.length;
+    return this.dead;
   }
 
   /**
@@ -232,8 +233,8 @@ export class PrefixTable {
    */
   flushRemovals(force = false): void {
     const dead = this.dead;
-    if (dead.length === 0) return;
-    if (dead.length * 8 >= this.occupied * 7 || (force && dead.length * 4 >= this.count)) {
+    if (dead === 0) return;
+    if (dead * 8 >= this.occupied * 7 || (force && dead * 4 >= this.count)) {
       // Many: rebuilding from the live ids is cheaper than a backward shift each, and the
       // hash may shrink with the table.
       let size = this.mask + 1;
@@ -242,14 +243,14 @@ export class PrefixTable {
       return;
     }
     if (!force) return;
-    for (let i = 0; i < dead.length; i++) {
-      const id = dead.at(i);
-      if (this.flags[id] !== PrefixFlag.DEAD) continue; // revived, or a duplicate already done
+    // Few (forced only: a table walk, not kept per removal): one backward shift each.
+    for (let id = 0; id < this.highWater; id++) {
+      if (this.flags[id] !== PrefixFlag.DEAD) continue;
       this.unhash(id);
       this.flags[id] = 0;
       this.freeIds.push(id);
     }
-    this.dead.clear();
+    this.dead = 0;
   }
 
   /** Backward-shift deletion of one id from the hash. */
@@ -304,14 +305,8 @@ export class PrefixTable {
 
   /** A new hash of `size` slots with the live ids only; dead ones are freed. */
   private rehash(size: number): void {
-    const anyDead = this.dead.length > 0;
-    for (let i = 0; i < this.dead.length; i++) {
-      const id = this.dead.at(i);
-      if (this.flags[id] !== PrefixFlag.DEAD) continue;
-      this.flags[id] = 0;
-      this.freeIds.push(id);
-    }
-    this.dead.clear();
+    const anyDead = this.dead > 0;
+    this.dead = 0;
     this.occupied = this.count;
     const old = this.slots;
     const slots = new Int32Array(size * 2);
@@ -321,7 +316,12 @@ export class PrefixTable {
       // Removals: walk the ids in order (flags read sequentially, not one miss per slot)
       // and hash the live ones again; after a mass withdrawal they are few.
       for (let id = 0; id < this.highWater; id++) {
-        if (((flags[id] as number) & PrefixFlag.LIVE) === 0) continue;
+        const f = flags[id] as number;
+        if (f === PrefixFlag.DEAD) {
+          flags[id] = 0;
+          this.freeIds.push(id);
+        }
+        if ((f & PrefixFlag.LIVE) === 0) continue;
         const h = this.hashAt(this.addrs, id * this.words, this.lengths[id] as number);
         let s = h & mask;
         while (slots[2 * s] !== 0) s = (s + 1) & mask;
