@@ -39,7 +39,9 @@ export const tortie: Target = {
     const conf = join(ctx.dir, 'tortie.yaml');
     const log = join(ctx.dir, 'tortie.log');
     writeFileSync(conf, tortieConfig(ctx.fib, join(ctx.dir, 'bgp.sock')));
-    const proc = await ctx.scope.spawn(ctx.netns, process.execPath, [join(ctx.repoRoot, 'bin', 'tortie.js'), 'bgp', 'run', '--config', conf], {
+    // TORTIE_BENCH_NODE_ARGS: extra node flags for profiling (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+    const nodeArgs = (process.env.TORTIE_BENCH_NODE_ARGS ?? '').split(/\s+/).filter((a) => a !== '');
+    const proc = await ctx.scope.spawn(ctx.netns, process.execPath, [...nodeArgs, join(ctx.repoRoot, 'bin', 'tortie.js'), 'bgp', 'run', '--config', conf], {
       logFile: log,
       env: { TORTIE_LOG_LEVEL: 'warn' },
     });
