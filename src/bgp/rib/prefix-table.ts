@@ -38,39 +38,6 @@ export const PrefixFlag = {
 } as const;
 
 const INITIAL_CAPACITY = 1024;
-
-/**
- * A stack of non-negative int32s in one typed array: 4 bytes an entry, where a JS array of
- * a million small integers takes 8 (and more while it grows), and nothing for the GC to scan.
- */
-export class IntStack {
-  private items = new Int32Array(64);
-  length = 0;
-
-  push(v: number): void {
-    if (this.length === this.items.length) {
-      const a = new Int32Array(this.items.length * 2);
-      a.set(this.items);
-      this.items = a;
-    }
-    this.items[this.length++] = v;
-  }
-
-  /** The top entry, removed; -1 when empty. */
-  pop(): number {
-    return this.length === 0 ? -1 : (this.items[--this.length] as number);
-  }
-
-  at(i: number): number {
-    return this.items[i] as number;
-  }
-
-  /** Empty it (and give back a big array). */
-  clear(): void {
-    this.length = 0;
-    if (this.items.length > 65536) this.items = new Int32Array(64);
-  }
-}
 const MAX_LOAD = 0.7;
 
 function hashWords(h: number): number {
@@ -106,7 +73,11 @@ export class PrefixTable {
   private slots: Int32Array;
   /** Number of slots - 1 (slots has twice as many elements). */
   private mask: number;
-  private freeIds = new IntStack();
+  /**
+   * First free id (flags 0, out of the hash), or NONE. Free ids are chained through their
+   * `best` slot, which nothing reads for an id that is not live: no memory of their own.
+   */
+  private freeHead = NONE;
   /** Ids removed but still in the hash (flags DEAD): counted, found by a walk when needed. */
   private dead = 0;
   /** Slots in use: live and dead ids. */
@@ -248,7 +219,7 @@ export class PrefixTable {
       if (this.flags[id] !== PrefixFlag.DEAD) continue;
       this.unhash(id);
       this.flags[id] = 0;
-      this.freeIds.push(id);
+      this.freeId(id);
     }
     this.dead = 0;
   }
@@ -280,9 +251,18 @@ export class PrefixTable {
     return ((this.flags[id] as number) & PrefixFlag.LIVE) !== 0;
   }
 
+  private freeId(id: number): void {
+    this.best[id] = this.freeHead;
+    this.freeHead = id;
+  }
+
   private allocateId(): number {
-    const reused = this.freeIds.pop();
-    if (reused >= 0) return reused;
+    const reused = this.freeHead;
+    if (reused !== NONE) {
+      this.freeHead = this.best[reused] as number;
+      this.best[reused] = NONE;
+      return reused;
+    }
     if (this.highWater === this.capacity) this.grow(this.capacity * 2);
     return this.highWater++;
   }
@@ -319,7 +299,7 @@ export class PrefixTable {
         const f = flags[id] as number;
         if (f === PrefixFlag.DEAD) {
           flags[id] = 0;
-          this.freeIds.push(id);
+          this.freeId(id);
         }
         if ((f & PrefixFlag.LIVE) === 0) continue;
         const h = this.hashAt(this.addrs, id * this.words, this.lengths[id] as number);
