@@ -27,10 +27,19 @@ export class AdjRibOut {
   borrPending = false;
   eorrPending = false;
 
+  /**
+   * ADD-PATH send (RFC 7911) only: per prefix the peer holds, its path ids and what each has
+   * (OutStore id + 1). sent[pid] is then 1 while the peer holds any path of the prefix.
+   */
+  readonly pathsSent: Map<number, Map<number, number>> | null;
+
   constructor(
     readonly family: FamilyKey,
     readonly table: PrefixTable,
-  ) {}
+    addPath = false,
+  ) {
+    this.pathsSent = addPath ? new Map() : null;
+  }
 
   get pending(): number {
     return this.qTail - this.qHead;
@@ -111,6 +120,27 @@ export class AdjRibOut {
     return false;
   }
 
+  /**
+   * ADD-PATH send: record that the peer now has exactly `paths` (path id → OutStore id + 1;
+   * null or empty for nothing) for a dequeued prefix. Returns true when nothing holds the
+   * prefix any more.
+   */
+  settlePaths(pid: number, paths: Map<number, number> | null, outs: OutStore): boolean {
+    const all = this.pathsSent as Map<number, Map<number, number>>;
+    const old = all.get(pid);
+    this.queued[pid] = 0;
+    if (paths !== null) for (const v of paths.values()) outs.retain(v - 1);
+    if (old !== undefined) for (const v of old.values()) outs.release(v - 1);
+    const had = this.sent[pid] !== 0;
+    const has = paths !== null && paths.size > 0;
+    if (has) all.set(pid, paths);
+    else all.delete(pid);
+    this.sent[pid] = has ? 1 : 0;
+    this.advertised += (has ? 1 : 0) - (had ? 1 : 0);
+    if (!has) return --this.table.outRefs[pid] === 0;
+    return false;
+  }
+
   /** Forget everything (session down): returns the prefixes nothing holds any more. */
   clear(outs: OutStore): number[] {
     const orphaned: number[] = [];
@@ -118,11 +148,15 @@ export class AdjRibOut {
     for (let pid = 0; pid < n; pid++) {
       const v = this.sent[pid] as number;
       if (v === 0 && this.queued[pid] === 0) continue;
-      if (v !== 0) outs.release(v - 1);
+      if (v !== 0) {
+        if (this.pathsSent === null) outs.release(v - 1);
+        else for (const x of (this.pathsSent.get(pid) as Map<number, number>).values()) outs.release(x - 1);
+      }
       if (--this.table.outRefs[pid] === 0) orphaned.push(pid);
     }
     this.sent = new Int32Array(0);
     this.queued = new Uint8Array(0);
+    this.pathsSent?.clear();
     this.qHead = this.qTail = 0;
     this.advertised = 0;
     return orphaned;

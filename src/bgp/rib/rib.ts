@@ -192,7 +192,7 @@ export class Rib {
         continue;
       }
       const rib = this.ribs[r] as FamilyRib;
-      const out = new AdjRibOut(family, rib.table);
+      const out = new AdjRibOut(family, rib.table, info.wire.addPathSend.has(family));
       slot.out[r] = out;
       // The whole current table, then End-of-RIB.
       const { table } = rib;
@@ -588,11 +588,16 @@ export class Rib {
       const { table, paths } = rib;
       const outs: AdjRibOut[] = [];
       const outPeers: number[] = [];
+      // ADD-PATH send peers hear of every path change, not only best-path changes.
+      const pathOuts: AdjRibOut[] = [];
       for (const slot of this.peers) {
         const o = slot.out[r];
         if (slot.up && o) {
-          outs.push(o);
-          outPeers.push(slot.index);
+          if (o.pathsSent !== null) pathOuts.push(o);
+          else {
+            outs.push(o);
+            outPeers.push(slot.index);
+          }
         }
       }
       const touched = rib.touched;
@@ -612,6 +617,10 @@ export class Rib {
             if ((from < 0 || from === outPeers[k]) && !o.holds(pid)) continue;
             o.enqueue(pid);
           }
+        }
+        for (let k = 0; k < pathOuts.length; k++) {
+          const o = pathOuts[k] as AdjRibOut;
+          if (best !== NONE || o.holds(pid)) o.enqueue(pid);
         }
         if (trackFib && (changed || multipath)) this.updateFib(rib, pid, best);
         if (table.head[pid] === NONE) this.maybeForget(rib, pid);
@@ -682,7 +691,8 @@ export class Rib {
         out.push(encodeRouteRefresh({ afi: familyAfi(adj.family), safi: familySafi(adj.family), subtype: 1 }));
         adj.borrPending = false;
       }
-      while (budget > 0 && adj.pending > 0) budget -= this.drain(slot, rib, adj, budget, out);
+      if (adj.pathsSent === null) while (budget > 0 && adj.pending > 0) budget -= this.drain(slot, rib, adj, budget, out);
+      else while (budget > 0 && adj.pending > 0) budget -= this.drainPaths(slot, rib, adj, budget, out);
       if (adj.pending === 0 && adj.eorPending && budget > 0) {
         const eor = encodeEndOfRib(adj.family);
         out.push(eor);
@@ -764,6 +774,71 @@ export class Rib {
     for (let i = 0; i < nA; i++) adj.settle(this.aPids[i] as number, (this.aOut[i] as number) + 1, this.outs);
     for (const id of made.values()) if (id >= 0) this.outs.release(id);
     return Math.max(1, made_bytes);
+  }
+
+  /**
+   * drain() for a peer with ADD-PATH send (RFC 7911): every path of a queued prefix that the
+   * export rules and policy let through goes with its own path id (its row + 1, stable while
+   * the path lives); a path id the peer has and should no longer have is withdrawn.
+   */
+  private drainPaths(slot: PeerSlot, rib: FamilyRib, adj: AdjRibOut, budget: number, out: Buffer[]): number {
+    const { table, paths } = rib;
+    const sentAll = adj.pathsSent as Map<number, Map<number, number>>;
+    const made = new Map<PathAttributes, number>();
+    const wPids: number[] = [];
+    const wIds: number[] = [];
+    const aPids: number[] = [];
+    const aIds: number[] = [];
+    const aOut: number[] = [];
+    const settled: number[] = [];
+    const next: (Map<number, number> | null)[] = [];
+    const groups = new Set<number>();
+    let estimate = 0;
+    while (estimate < budget) {
+      const pid = adj.dequeue();
+      if (pid < 0) break;
+      const old = sentAll.get(pid);
+      const force = adj.forced(pid);
+      let now: Map<number, number> | null = null;
+      for (let p = table.head[pid] as number; p !== NONE; p = paths.next[p] as number) {
+        const want = this.desired(slot, rib, pid, paths.attr[p] as number, paths.peer[p] as number, made);
+        if (want === 0) continue;
+        (now ??= new Map()).set(p + 1, want);
+      }
+      const bytes = 5 + ((table.lengths[pid] as number) + 7 >> 3);
+      if (old !== undefined) {
+        for (const txId of old.keys()) {
+          if (now !== null && now.has(txId)) continue;
+          wPids.push(pid);
+          wIds.push(txId);
+          estimate += bytes;
+        }
+      }
+      if (now !== null) {
+        for (const [txId, want] of now) {
+          if (!force && old !== undefined && old.get(txId) === want) continue;
+          aPids.push(pid);
+          aIds.push(txId);
+          aOut.push(want - 1);
+          if (!groups.has(want)) {
+            groups.add(want);
+            estimate += this.outs.get(want - 1).bytes.length + UPDATE_OVERHEAD;
+          }
+          estimate += bytes;
+        }
+      }
+      settled.push(pid);
+      next.push(now);
+    }
+    const wire = slot.wire;
+    let madeBytes = packWithdrawn(table, Int32Array.from(wPids), wPids.length, wire, out, Int32Array.from(wIds));
+    madeBytes += packAnnounced(table, Int32Array.from(aPids), Int32Array.from(aOut), aPids.length, this.outs, wire, out, Int32Array.from(aIds));
+    for (let i = 0; i < settled.length; i++) {
+      const pid = settled[i] as number;
+      if (adj.settlePaths(pid, next[i] as Map<number, number> | null, this.outs)) this.maybeForget(rib, pid);
+    }
+    for (const id of made.values()) if (id >= 0) this.outs.release(id);
+    return Math.max(1, madeBytes);
   }
 
   /**

@@ -10,8 +10,9 @@ import type { SessionWireFormat } from '../wire/session-format.js';
 import type { OutStore } from './export.js';
 import type { PrefixTable } from './prefix-table.js';
 
-function nlriOf(table: PrefixTable, pids: Int32Array, from: number, to: number): NlriList {
-  const list = createNlriList(table.afi, to - from, false);
+function nlriOf(table: PrefixTable, pids: Int32Array, from: number, to: number, pathIds: Int32Array | null = null): NlriList {
+  const list = createNlriList(table.afi, to - from, pathIds !== null);
+  if (pathIds !== null) for (let i = from; i < to; i++) (list.pathIds as Uint32Array)[i - from] = pathIds[i] as number;
   const w = table.words;
   const src = table.addrs;
   const addrs = list.addrs;
@@ -36,11 +37,14 @@ function nlriOf(table: PrefixTable, pids: Int32Array, from: number, to: number):
   return list;
 }
 
-/** Withdraw pids[0, n). Appends the messages to `out`; returns their total size. */
-export function packWithdrawn(table: PrefixTable, pids: Int32Array, n: number, wire: SessionWireFormat, out: Buffer[]): number {
+/**
+ * Withdraw pids[0, n) (with ADD-PATH send, path ids pathIds[0, n)). Appends the messages
+ * to `out`; returns their total size.
+ */
+export function packWithdrawn(table: PrefixTable, pids: Int32Array, n: number, wire: SessionWireFormat, out: Buffer[], pathIds: Int32Array | null = null): number {
   if (n === 0) return 0;
   let bytes = 0;
-  for (const m of packWithdrawals({ prefixes: nlriOf(table, pids, 0, n), safi: Safi.UNICAST }, wire)) {
+  for (const m of packWithdrawals({ prefixes: nlriOf(table, pids, 0, n, pathIds), safi: Safi.UNICAST }, wire)) {
     out.push(m);
     bytes += m.length;
   }
@@ -48,8 +52,9 @@ export function packWithdrawn(table: PrefixTable, pids: Int32Array, n: number, w
 }
 
 /**
- * Announce pids[i] with OutStore id outIds[i], for i in [0, n). Sorts both arrays by outId
- * in place so that each attribute set's prefixes are contiguous.
+ * Announce pids[i] with OutStore id outIds[i] (and, with ADD-PATH send, path id
+ * pathIds[i]), for i in [0, n). Sorts the arrays by outId in place so that each attribute
+ * set's prefixes are contiguous.
  */
 export function packAnnounced(
   table: PrefixTable,
@@ -59,9 +64,10 @@ export function packAnnounced(
   outs: OutStore,
   wire: SessionWireFormat,
   out: Buffer[],
+  pathIds: Int32Array | null = null,
 ): number {
   if (n === 0) return 0;
-  groupByOutId(pids, outIds, n);
+  groupByOutId(pids, outIds, n, pathIds);
   let bytes = 0;
   for (let from = 0; from < n; ) {
     const id = outIds[from] as number;
@@ -69,7 +75,7 @@ export function packAnnounced(
     while (to < n && outIds[to] === id) to++;
     const o = outs.get(id);
     const msgs = packAnnouncements(
-      { attributes: o.bytes, prefixes: nlriOf(table, pids, from, to), safi: Safi.UNICAST, ...(o.mpNextHop !== null ? { nextHop: o.mpNextHop } : {}) },
+      { attributes: o.bytes, prefixes: nlriOf(table, pids, from, to, pathIds), safi: Safi.UNICAST, ...(o.mpNextHop !== null ? { nextHop: o.mpNextHop } : {}) },
       wire,
     );
     for (const m of msgs) {
@@ -82,7 +88,7 @@ export function packAnnounced(
 }
 
 /** Counting sort of (pid, outId) pairs by outId; stable, so prefixes keep queue order. */
-function groupByOutId(pids: Int32Array, outIds: Int32Array, n: number): void {
+function groupByOutId(pids: Int32Array, outIds: Int32Array, n: number, pathIds: Int32Array | null): void {
   let allSame = true;
   const first = outIds[0] as number;
   for (let i = 1; i < n && allSame; i++) allSame = outIds[i] === first;
@@ -96,13 +102,16 @@ function groupByOutId(pids: Int32Array, outIds: Int32Array, n: number): void {
   }
   const p2 = new Int32Array(n);
   const o2 = new Int32Array(n);
+  const x2 = pathIds === null ? null : new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const id = outIds[i] as number;
     const k = start.get(id) as number;
     start.set(id, k + 1);
     p2[k] = pids[i] as number;
     o2[k] = id;
+    if (x2 !== null) x2[k] = (pathIds as Int32Array)[i] as number;
   }
   pids.set(p2.subarray(0, n));
   outIds.set(o2.subarray(0, n));
+  if (x2 !== null) (pathIds as Int32Array).set(x2);
 }
