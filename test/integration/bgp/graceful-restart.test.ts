@@ -139,7 +139,11 @@ describe('BGP graceful restart with kernel routes: kill -9 and restart', functio
     speakers.push(a);
     await old.stop();
     speakers.splice(speakers.indexOf(old), 1);
-    const fibA = await callControl<FibStatus>(a.socket, 'GET', '/fib');
+    // The control socket answers before the speaker's start-up scan of the kernel is done.
+    const fibA = await waitFor(async () => {
+      const f = await callControl<FibStatus>(a.socket, 'GET', '/fib');
+      return f.foundAtStart > 0 ? f : undefined;
+    }, { timeoutMs: 10_000, what: 'the restarted speaker to find its kernel routes' });
     expect(fibA.foundAtStart).to.equal(2);
     await b.waitForState(ha.ipv4, 'Established');
     // b saw a's OPEN with R and F... and then End-of-RIB: DROP goes from b's RIB and kernel.

@@ -81,6 +81,28 @@ function revisionsOf(events: WatchEvent[]): number[] {
   return events.map((e) => (e.type === 'put' ? e.kv.modRevision : e.modRevision));
 }
 
+/**
+ * A create that may be retried after an unanswered try: an AlreadyExistsError on a retry means
+ * the earlier try landed. (A write in flight when a member dies, or proposed during an
+ * election, can fail without telling whether it was applied.)
+ */
+async function createSurely(kv: EtcdKV, key: string, value: string, what: string): Promise<void> {
+  let tried = false;
+  await waitFor(
+    async () => {
+      try {
+        await kv.create(key, value);
+        return true;
+      } catch (err) {
+        if (tried && err instanceof AlreadyExistsError) return true;
+        tried = true;
+        throw err;
+      }
+    },
+    { what, timeoutMs: 30_000, intervalMs: 100 },
+  );
+}
+
 describe('EtcdKV faults on a real etcd', function () {
   this.timeout(30_000);
 
@@ -347,9 +369,11 @@ describe('EtcdKV faults on a real etcd', function () {
         const leader = await leaderOf(cluster);
         const follower = cluster.members.find((m) => m !== leader)!;
         await follower.kill('SIGKILL');
-        // Calls that pick the dead member are refused before they are sent, and tried again
-        // on another: not one write may fail.
-        for (let i = 0; i < 20; i++) await kv.create(`${p}during/${i}`, String(i));
+        // Calls that pick the dead member are refused before they are sent and tried again on
+        // another. Only a call already on the wire to it when it died can fail ("Connection
+        // dropped"): the client cannot know whether it landed, so the test retries as a caller
+        // must, and every write lands exactly once.
+        for (let i = 0; i < 20; i++) await createSurely(kv, `${p}during/${i}`, String(i), `create ${i} to land with a follower gone`);
         expect((await kv.list(`${p}during/`)).items).to.have.length(20);
         await kv.put(`${p}zz-end`, 'end');
         await log.waitForKey(`${p}zz-end`, 'the watch to see the writes made without the follower');
@@ -385,22 +409,7 @@ describe('EtcdKV faults on a real etcd', function () {
         // A write proposed during the election may time out without telling whether it
         // landed (etcd says "request timed out"). Creates make a retry safe to judge: an
         // AlreadyExistsError on a retry means the earlier try landed.
-        for (let i = 0; i < 5; i++) {
-          let tried = false;
-          await waitFor(
-            async () => {
-              try {
-                await kv.create(`${p}during/${i}`, String(i));
-                return true;
-              } catch (err) {
-                if (tried && err instanceof AlreadyExistsError) return true;
-                tried = true;
-                throw err;
-              }
-            },
-            { what: `create ${i} to land with the leader gone`, timeoutMs: 15_000, intervalMs: 100 },
-          );
-        }
+        for (let i = 0; i < 5; i++) await createSurely(kv, `${p}during/${i}`, String(i), `create ${i} to land with the leader gone`);
         await kv.put(`${p}zz-end`, 'end');
         await log.waitForKey(`${p}zz-end`, 'the watch to see the writes made under the new leader');
         expect(log.lines()).to.deep.equal(await historyOf(kv, p, start, `${p}zz-end`));

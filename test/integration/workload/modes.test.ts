@@ -67,6 +67,11 @@ async function peerSeenBy(fromNs: string, addr: string, port: number): Promise<s
   }
 }
 
+/** Retries until the listener reports `expected` as the source (a loaded machine can be slow to connect). */
+async function expectSeenAs(fromNs: string, addr: string, port: number, expected: string): Promise<void> {
+  await waitFor(async () => (await peerSeenBy(fromNs, addr, port)) === expected, { timeoutMs: 15_000, intervalMs: 200, what: `a connection from ${fromNs} to be seen as ${expected}` });
+}
+
 async function iptablesSave(netns: string): Promise<string> {
   return (await execInNetns(netns, 'iptables-save')).split('\n').filter((l) => l.includes('tortie')).join('\n');
 }
@@ -140,8 +145,8 @@ describe('tortie workload --net bridge and macvlan (built CLI, real etcd)', func
     // Workload -> outside: the listener sees the host's address on that segment, not the workload's.
     const server = await scope().spawn(outside, process.execPath, ['-e', PEER_SERVER]);
     const port = await waitFor(() => Number(/LISTENING (\d+)/.exec(server.output())?.[1] ?? 0), { what: 'peer listener in the outside' });
-    expect(await peerSeenBy(wa.netns!, '10.222.0.2', port)).to.equal('10.222.0.1');
-    expect(await peerSeenBy(wb.netns!, '10.222.0.2', port)).to.equal('10.222.0.1');
+    await expectSeenAs(wa.netns!, '10.222.0.2', port, '10.222.0.1');
+    await expectSeenAs(wb.netns!, '10.222.0.2', port, '10.222.0.1');
     expect(await iptablesSave(host)).to.include('-A tortie-nat-outgoing -s 10.221.0.0/24 ! -d 10.221.0.0/24').and.include('MASQUERADE');
 
     // Only thanks to the NAT: without the MASQUERADE rule the outside's replies have no way back.
@@ -150,7 +155,7 @@ describe('tortie workload --net bridge and macvlan (built CLI, real etcd)', func
     // A third workload on the bridge puts the rule back (added once, idempotently).
     r = await wl(host, 'b', 'add', c, '--node', 'node-b', '--net', 'bridge');
     expect(r.exitCode, r.stderr).to.equal(0);
-    expect(await peerSeenBy(wa.netns!, '10.222.0.2', port)).to.equal('10.222.0.1');
+    await expectSeenAs(wa.netns!, '10.222.0.2', port, '10.222.0.1');
     expect((await iptablesSave(host)).match(/-j MASQUERADE/g)).to.have.length(1);
 
     // Outside -> workload: not even with a route to the bridge subnet through the host,
